@@ -1,0 +1,76 @@
+"""create_app(): assemble the doors, middleware and error renderers over one database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from leadhub import __version__
+from leadhub.auth.api import router as admin_router
+from leadhub.config import Settings
+from leadhub.contacts.api import router as contacts_router
+from leadhub.custom_fields.api import router as custom_fields_router
+from leadhub.db.engine import Database
+from leadhub.events.api import router as events_router
+from leadhub.http import errors
+from leadhub.http.middleware import BodySizeLimit, RequestId
+from leadhub.idempotency import service as idempotency
+from leadhub.ops.api import router as ops_router
+from leadhub.ops.api import swagger_static
+
+log = logging.getLogger("leadhub")
+_MAINTENANCE_EVERY_SECONDS = 600
+
+DESCRIPTION = """Lead and contact management: one canonical model, many API dialects.
+
+Authenticate with `Authorization: Bearer lh_…`. An organization key acts in the workspace named by the
+`LeadHub-Workspace` header (default: the organization's first workspace). Writes accept an
+`Idempotency-Key` header. Errors are RFC 9457 `application/problem+json`."""
+
+
+async def _maintenance(db: Database) -> None:
+    """Periodic housekeeping inside `serve`: purge expired idempotency keys."""
+    while True:
+        try:
+            async with db.session() as session:
+                await idempotency.purge_expired(session)
+        except Exception:  # keep housekeeping alive across transient database errors
+            log.exception("maintenance pass failed")
+        await asyncio.sleep(_MAINTENANCE_EVERY_SECONDS)
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None, *, background: bool = True) -> FastAPI:
+    """The ASGI app. ``db`` defaults to one built from settings; ``background`` runs housekeeping."""
+    settings = settings or Settings.from_env()
+    database = db or Database(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_maintenance(database)) if background else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if db is None:
+                await database.dispose()
+
+    app = FastAPI(
+        title="leadhub", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None, lifespan=lifespan
+    )
+    app.state.settings = settings
+    app.state.db = database
+    errors.install(app)
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(RequestId)
+    for router in (ops_router, contacts_router, custom_fields_router, events_router, admin_router):
+        app.include_router(router)
+    app.mount("/docs/assets", swagger_static, name="docs-assets")
+    return app

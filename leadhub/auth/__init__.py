@@ -1,0 +1,1 @@
+"""Tenancy and authentication: organizations, workspaces, API keys, scopes, the request principal."""

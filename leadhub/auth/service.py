@@ -1,0 +1,233 @@
+"""Organizations, workspaces and API keys: creation, authentication, workspace resolution."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+import zlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadhub.auth import scopes as scope_rules
+from leadhub.auth.models import ApiKey, Organization, Workspace
+from leadhub.auth.principal import Principal
+from leadhub.core import clock, ids
+from leadhub.core.errors import FieldError, Forbidden, Invalid, NotFound, Unauthenticated
+
+KEY_PREFIX = "lh_"
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SECRET_LENGTH = 32
+_CHECKSUM_LENGTH = 6
+# How stale last_used_at may get before a request refreshes it: one write a minute per key, not per request.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+_BOOTSTRAP_LOCK = 7_243_002
+
+
+def _base62(n: int, width: int) -> str:
+    chars = []
+    for _ in range(width):
+        n, r = divmod(n, 62)
+        chars.append(_BASE62[r])
+    return "".join(reversed(chars))
+
+
+def generate_key() -> str:
+    """``lh_`` + 32 random base62 characters + a 6-character CRC32 checksum, so secret scanners can
+    recognize a leaked key and tell it from a random string without asking us."""
+    body = "".join(secrets.choice(_BASE62) for _ in range(_SECRET_LENGTH))
+    return f"{KEY_PREFIX}{body}{_base62(zlib.crc32(body.encode()), _CHECKSUM_LENGTH)}"
+
+
+def key_checksum_ok(raw: str) -> bool:
+    if not raw.startswith(KEY_PREFIX) or len(raw) != len(KEY_PREFIX) + _SECRET_LENGTH + _CHECKSUM_LENGTH:
+        return False
+    body, check = raw[len(KEY_PREFIX) : -_CHECKSUM_LENGTH], raw[-_CHECKSUM_LENGTH:]
+    return _base62(zlib.crc32(body.encode()), _CHECKSUM_LENGTH) == check
+
+
+def hash_key(raw: str) -> str:
+    # Keys are 190 random bits: a fast hash is safe here, and a slow one would tax every request.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def create_organization(session: AsyncSession, name: str) -> Organization:
+    org = Organization(id=ids.new_uuid(), name=name, created_at=clock.now())
+    session.add(org)
+    await session.flush()
+    return org
+
+
+async def create_workspace(
+    session: AsyncSession, organization_id: uuid.UUID, name: str, default_region: str | None = "US"
+) -> Workspace:
+    ws = Workspace(
+        id=ids.new_uuid(),
+        organization_id=organization_id,
+        name=name,
+        default_region=default_region,
+        event_seq=0,
+        created_at=clock.now(),
+    )
+    session.add(ws)
+    await session.flush()
+    return ws
+
+
+async def list_workspaces(session: AsyncSession, organization_id: uuid.UUID | None = None) -> list[Workspace]:
+    stmt = select(Workspace).order_by(Workspace.created_at, Workspace.id)
+    if organization_id is not None:
+        stmt = stmt.where(Workspace.organization_id == organization_id)
+    return list((await session.scalars(stmt)).all())
+
+
+def validate_scopes(scopes: list[str]) -> list[str]:
+    bad = [s for s in scopes if not scope_rules.is_known(s)]
+    if bad or not scopes:
+        raise Invalid(
+            [
+                FieldError(
+                    "scopes",
+                    "scope",
+                    f"unknown scope(s): {', '.join(bad) or '(none given)'}; "
+                    f"known: {', '.join(scope_rules.SCOPES)} and resource.*",
+                )
+            ]
+        )
+    return sorted(set(scopes))
+
+
+async def create_api_key(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    *,
+    workspace_id: uuid.UUID | None,
+    name: str,
+    scopes: list[str],
+) -> tuple[ApiKey, str]:
+    """Create a key; the raw key is returned once and only its hash is kept."""
+    scopes = validate_scopes(scopes)
+    if workspace_id is not None:
+        ws = await session.get(Workspace, workspace_id)
+        if ws is None or ws.organization_id != organization_id:
+            raise NotFound("workspace")
+    raw = generate_key()
+    key = ApiKey(
+        id=ids.new_uuid(),
+        organization_id=organization_id,
+        workspace_id=workspace_id,
+        name=name,
+        prefix=raw[:12],
+        key_hash=hash_key(raw),
+        scopes=scopes,
+        created_at=clock.now(),
+    )
+    session.add(key)
+    await session.flush()
+    return key, raw
+
+
+async def list_api_keys(session: AsyncSession, organization_id: uuid.UUID) -> list[ApiKey]:
+    stmt = select(ApiKey).where(ApiKey.organization_id == organization_id).order_by(ApiKey.created_at)
+    return list((await session.scalars(stmt)).all())
+
+
+async def revoke_api_key(session: AsyncSession, organization_id: uuid.UUID, key_id: str) -> ApiKey:
+    try:
+        kid = ids.decode(ids.API_KEY, key_id)
+    except ids.InvalidId:
+        raise NotFound("api key") from None
+    key = await session.get(ApiKey, kid)
+    if key is None or key.organization_id != organization_id:
+        raise NotFound("api key")
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+    await session.flush()
+    return key
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    principal: Principal
+    needs_touch: bool
+
+
+async def authenticate(session: AsyncSession, raw: str | None) -> Authenticated:
+    """Resolve a raw key to its principal; 401 for a missing, malformed, unknown or revoked key."""
+    if not raw:
+        raise Unauthenticated("Missing API key: send 'Authorization: Bearer lh_…'")
+    if not key_checksum_ok(raw):
+        raise Unauthenticated("Invalid API key")
+    key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(raw)))
+    if key is None or key.revoked_at is not None:
+        raise Unauthenticated("Invalid API key")
+    now = clock.now()
+    stale = key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION
+    principal = Principal(
+        key_id=key.id,
+        organization_id=key.organization_id,
+        workspace_id=key.workspace_id,
+        scopes=tuple(key.scopes),
+    )
+    return Authenticated(principal=principal, needs_touch=stale)
+
+
+async def touch_api_key(session: AsyncSession, key_id: uuid.UUID) -> None:
+    await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=clock.now()))
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    if not scope_rules.grants(principal.scopes, scope):
+        raise Forbidden(f"This API key lacks the '{scope}' scope")
+
+
+async def resolve_workspace(session: AsyncSession, principal: Principal, requested: str | None) -> Workspace:
+    """The workspace a request acts in. A workspace key acts in its own; an organization key in the one
+    it names, else the organization's first workspace. A workspace of another organization is 404."""
+    if requested:
+        try:
+            wanted = ids.decode(ids.WORKSPACE, requested.strip())
+        except ids.InvalidId:
+            raise NotFound("workspace") from None
+        if principal.workspace_id is not None and wanted != principal.workspace_id:
+            raise NotFound("workspace")
+        ws = await session.get(Workspace, wanted)
+        if ws is None or ws.organization_id != principal.organization_id:
+            raise NotFound("workspace")
+        return ws
+    if principal.workspace_id is not None:
+        ws = await session.get(Workspace, principal.workspace_id)
+    else:
+        ws = await session.scalar(
+            select(Workspace)
+            .where(Workspace.organization_id == principal.organization_id)
+            .order_by(Workspace.created_at, Workspace.id)
+            .limit(1)
+        )
+    if ws is None:
+        raise NotFound("workspace")
+    return ws
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    organization: Organization
+    workspace: Workspace
+    raw_key: str
+
+
+async def bootstrap_if_empty(session: AsyncSession, default_region: str | None) -> Bootstrap | None:
+    """On an empty database create the default organization, workspace and an admin organization key.
+    Returns None when the database already has an organization."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Several processes may start at once on one PostgreSQL: only one bootstraps.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _BOOTSTRAP_LOCK})
+    if await session.scalar(select(func.count()).select_from(Organization)):
+        return None
+    org = await create_organization(session, "Default organization")
+    ws = await create_workspace(session, org.id, "Default workspace", default_region)
+    _, raw = await create_api_key(session, org.id, workspace_id=None, name="admin (first start)", scopes=["admin"])
+    return Bootstrap(organization=org, workspace=ws, raw_key=raw)

@@ -1,0 +1,252 @@
+"""Command line: serve, init, keys, workspaces."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadhub.auth import service as auth
+from leadhub.auth.models import Organization
+from leadhub.config import Settings
+from leadhub.core import ids
+from leadhub.core.errors import DomainError
+from leadhub.db import migrate
+from leadhub.db.engine import Database
+
+app = typer.Typer(help="leadhub: lead and contact management service.", no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+workspaces_app = typer.Typer(help="Create and list workspaces.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(workspaces_app, name="workspaces")
+console = Console()
+T = TypeVar("T")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", envvar="LEADHUB_DATABASE_URL", help="SQLAlchemy URL (default: SQLite file in the data dir)"
+    ),
+]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", envvar="LEADHUB_DATA_DIR", help="Data directory")]
+OrgOption = Annotated[str | None, typer.Option("--org", help="Organization id (default: the first one)")]
+
+
+def _settings(database_url: str | None = None, data_dir: Path | None = None, **extra: object) -> Settings:
+    return Settings.from_env(database_url=database_url, data_dir=data_dir, **extra)
+
+
+def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Migrate, then run ``work`` in one committed transaction."""
+
+    async def main() -> T:
+        db = Database(settings.resolved_database_url)
+        try:
+            await migrate.upgrade(db)
+            async with db.session() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from None
+
+
+async def _organization(session: AsyncSession, org: str | None) -> Organization:
+    if org:
+        try:
+            found = await session.get(Organization, ids.decode(ids.ORGANIZATION, org))
+        except ids.InvalidId:
+            found = None
+    else:
+        found = await session.scalar(select(Organization).order_by(Organization.created_at).limit(1))
+    if found is None:
+        console.print("[red]error:[/red] no such organization (run `leadhub init` first)")
+        raise typer.Exit(2)
+    return found
+
+
+def _announce(settings: Settings, boot: auth.Bootstrap) -> None:
+    base = settings.resolved_public_url
+    print("leadhub: first start — created the default organization and workspace", flush=True)
+    print(f"  organization: {boot.organization.public_id}", flush=True)
+    print(f"  workspace:    {boot.workspace.public_id}", flush=True)
+    print("  admin API key (shown once, store it now):", flush=True)
+    print(f"    {boot.raw_key}", flush=True)
+    print("  use it:", flush=True)
+    print(f"    curl -H 'Authorization: Bearer {boot.raw_key}' {base}/v1/contacts", flush=True)
+
+
+async def _prepare(settings: Settings) -> auth.Bootstrap | None:
+    db = Database(settings.resolved_database_url)
+    try:
+        await migrate.upgrade(db)
+        async with db.session() as session:
+            boot = await auth.bootstrap_if_empty(session, settings.default_region)
+            await session.commit()
+            return boot
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(envvar="LEADHUB_HOST", help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(envvar="LEADHUB_PORT", help="Port")] = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+    public_url: Annotated[
+        str | None, typer.Option(envvar="LEADHUB_PUBLIC_URL", help="Web address used in links")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Run the API (migrating the database first; on an empty one, print a new admin key)."""
+    import uvicorn
+
+    from leadhub.app import create_app
+
+    settings = _settings(database_url, data_dir, host=host, port=port, public_url=public_url)
+    boot = asyncio.run(_prepare(settings))
+    if boot is not None:
+        _announce(settings, boot)
+    print(f"leadhub: serving on http://{settings.host}:{settings.port} (docs: /docs)", flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=log_level,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def init(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Create the schema and, on an empty database, the default organization, workspace and admin key."""
+    settings = _settings(database_url, data_dir)
+    boot = asyncio.run(_prepare(settings))
+    if boot is None:
+        print("leadhub: already initialized; create more keys with `leadhub keys create`")
+    else:
+        _announce(settings, boot)
+
+
+@workspaces_app.command("create")
+def workspaces_create(
+    name: str,
+    region: Annotated[str, typer.Option(help="Default region for national phone numbers")] = "US",
+    org: OrgOption = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a workspace; prints its ws_… id."""
+
+    async def work(session: AsyncSession) -> str:
+        organization = await _organization(session, org)
+        return (await auth.create_workspace(session, organization.id, name, region.upper())).public_id
+
+    print(_run(_settings(database_url, data_dir), work))
+
+
+@workspaces_app.command("list")
+def workspaces_list(org: OrgOption = None, database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Print the id and name of each workspace."""
+
+    async def work(session: AsyncSession) -> list[tuple[str, str]]:
+        organization = await _organization(session, org)
+        return [(w.public_id, w.name) for w in await auth.list_workspaces(session, organization.id)]
+
+    for public_id, name in _run(_settings(database_url, data_dir), work):
+        print(f"{public_id}\t{name}")
+
+
+@keys_app.command("create")
+def keys_create(
+    workspace: Annotated[
+        str | None, typer.Option(help="Bind to this workspace (ws_…); omit for an organization key")
+    ] = None,
+    scopes: Annotated[str, typer.Option(help="Comma-separated scopes, e.g. contacts.read,contacts.write")] = "admin",
+    name: Annotated[str, typer.Option(help="A name to recognize the key by")] = "cli key",
+    org: OrgOption = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API key and print it once."""
+
+    async def work(session: AsyncSession) -> str:
+        organization = await _organization(session, org)
+        workspace_id: uuid.UUID | None = None
+        if workspace:
+            try:
+                workspace_id = ids.decode(ids.WORKSPACE, workspace)
+            except ids.InvalidId:
+                console.print("[red]error:[/red] no such workspace")
+                raise typer.Exit(2) from None
+        _, raw = await auth.create_api_key(
+            session,
+            organization.id,
+            workspace_id=workspace_id,
+            name=name,
+            scopes=[s.strip() for s in scopes.split(",") if s.strip()],
+        )
+        return raw
+
+    print(_run(_settings(database_url, data_dir), work))
+
+
+@keys_app.command("list")
+def keys_list(org: OrgOption = None, database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """List keys by prefix (the secret is never stored)."""
+
+    async def work(session: AsyncSession) -> list[list[str]]:
+        organization = await _organization(session, org)
+        return [
+            [
+                k.public_id,
+                k.prefix + "…",
+                k.name,
+                ",".join(k.scopes),
+                ids.encode(ids.WORKSPACE, k.workspace_id) if k.workspace_id else "(organization)",
+                k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else "never",
+                "revoked" if k.revoked_at else "active",
+            ]
+            for k in await auth.list_api_keys(session, organization.id)
+        ]
+
+    table = Table("id", "prefix", "name", "scopes", "workspace", "last used", "state")
+    for row in _run(_settings(database_url, data_dir), work):
+        table.add_row(*row)
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, org: OrgOption = None, database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Revoke a key by its key_… id; it stops working at once."""
+
+    async def work(session: AsyncSession) -> str:
+        organization = await _organization(session, org)
+        return (await auth.revoke_api_key(session, organization.id, key_id)).public_id
+
+    print(f"revoked {_run(_settings(database_url, data_dir), work)}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Contacts: the canonical person (a "lead" in most vendors' words)."""

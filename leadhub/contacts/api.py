@@ -1,0 +1,196 @@
+"""Native /v1 contact routes: parse → one service call → render."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from leadhub.contacts import service
+from leadhub.contacts.schemas import (
+    BatchIn,
+    BatchOut,
+    ContactIn,
+    ContactList,
+    ContactOut,
+    TagsIn,
+)
+from leadhub.core.errors import FieldError, Invalid, NotFound
+from leadhub.core.pagination import MAX_LIMIT, PageRequest
+from leadhub.core.validation import ValidationFailure, kind_of, normalize_email, normalize_phone
+from leadhub.events import service as events
+from leadhub.events.schemas import EventList, event_page
+from leadhub.http.context import Ctx, ctx_for, serialize
+from leadhub.http.errors import pydantic_errors
+from leadhub.http.openapi import ERRORS
+
+router = APIRouter(prefix="/v1/contacts", tags=["contacts"], responses=ERRORS)
+read = ctx_for("contacts.read")
+write = ctx_for("contacts.write")
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+
+
+def _json(content: object, status: int = 200) -> Response:
+    return Response(serialize(content), status_code=status, media_type="application/json")
+
+
+@router.post("", status_code=201, response_model=ContactOut, summary="Create a contact")
+async def create_contact(body: ContactIn, ctx: Ctx = Depends(write)) -> Response:
+    """409 when an email or phone already belongs to another contact (the answer names the field and
+    the existing contact's id)."""
+    async with ctx.write() as tx:
+        contact = await service.create(tx.session, ctx.workspace, ctx.actor, body)
+        return tx.respond(service.to_out(contact), 201)
+
+
+@router.get("", response_model=ContactList, summary="List and search contacts")
+async def list_contacts(
+    ctx: Ctx = Depends(read),
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    sort: Annotated[str, Query(description="created_at, -created_at, updated_at or -updated_at")] = "-created_at",
+    status: Annotated[list[str] | None, Query(description="Lifecycle status; repeat for any of several")] = None,
+    source: str | None = None,
+    tag: Annotated[list[str] | None, Query(description="Has this tag; repeat for all of several")] = None,
+    email: str | None = None,
+    phone: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    updated_after: datetime | None = None,
+    updated_before: datetime | None = None,
+    custom_field: Annotated[list[str] | None, Query(description="`key:value` equality; repeatable")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Search name, email, phone, company")] = None,
+) -> Response:
+    errors: list[FieldError] = []
+    filters = service.ContactFilters(
+        status=status or [],
+        source=source,
+        tags=tag or [],
+        q=q,
+        created_after=created_after,
+        created_before=created_before,
+        updated_after=updated_after,
+        updated_before=updated_before,
+    )
+    try:
+        filters.email = normalize_email(email) if email is not None else None
+    except ValidationFailure as exc:
+        errors.append(FieldError("email", exc.rule, exc.message, kind_of(email)))
+    try:
+        filters.phone = normalize_phone(phone, ctx.workspace.default_region) if phone is not None else None
+    except ValidationFailure as exc:
+        errors.append(FieldError("phone", exc.rule, exc.message, kind_of(phone)))
+    for item in custom_field or []:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            errors.append(FieldError("custom_field", "format", "must be key:value", "string"))
+        else:
+            filters.custom_fields[key] = value
+    if errors:
+        raise Invalid(errors)
+    async with ctx.read() as session:
+        page = await service.list_contacts(session, ctx.workspace, filters, PageRequest(limit, cursor), sort)
+        return _json(
+            ContactList(
+                data=[service.to_out(c) for c in page.items], next_cursor=page.next_cursor, has_more=page.has_more
+            )
+        )
+
+
+@router.post(
+    "/upsert",
+    response_model=ContactOut,
+    summary="Create or update by email, then phone",
+    responses={201: {"model": ContactOut, "description": "Created"}, 200: {"description": "Updated"}},
+)
+async def upsert_contact(body: ContactIn, ctx: Ctx = Depends(write)) -> Response:
+    """Matches any of the body's emails, then any phone; updates the match (adding emails, phones and
+    tags to its lists) or creates a contact. 201 when created, 200 when updated."""
+    async with ctx.write() as tx:
+        result = await service.upsert(tx.session, ctx.workspace, ctx.actor, body)
+        return tx.respond(service.to_out(result.contact), 201 if result.created else 200)
+
+
+@router.post("/batch", response_model=BatchOut, summary="Create or upsert up to 1,000 contacts")
+async def batch_contacts(body: BatchIn, ctx: Ctx = Depends(write)) -> Response:
+    """Each item is validated and answered on its own; one bad item does not sink the others."""
+    items: list[ContactIn | Invalid] = []
+    for raw in body.items:
+        try:
+            items.append(ContactIn.model_validate(raw))
+        except ValidationError as exc:
+            items.append(Invalid(pydantic_errors(list(exc.errors()))))
+    async with ctx.write() as tx:
+        results = await service.batch(tx.session, ctx.workspace, ctx.actor, items, body.mode)
+        counts = {s: sum(1 for r in results if r.status == s) for s in ("created", "updated", "error")}
+        return tx.respond(
+            BatchOut(results=results, created=counts["created"], updated=counts["updated"], failed=counts["error"])
+        )
+
+
+@router.get("/lookup", response_model=ContactOut, summary="Find a contact by email or phone")
+async def lookup_contact(ctx: Ctx = Depends(read), email: str | None = None, phone: str | None = None) -> Response:
+    if (email is None) == (phone is None):
+        raise Invalid([FieldError("email", "one_of", "give exactly one of email or phone", "null")])
+    async with ctx.read() as session:
+        if email is not None:
+            contact = await service.find_by_email(session, ctx.workspace, email)
+        else:
+            contact = await service.find_by_phone(session, ctx.workspace, phone or "")
+        if contact is None:
+            raise NotFound("contact")
+        return _json(service.to_out(contact))
+
+
+@router.get("/{contact_id}", response_model=ContactOut, summary="Get a contact")
+async def get_contact(contact_id: str, ctx: Ctx = Depends(read)) -> Response:
+    async with ctx.read() as session:
+        return _json(service.to_out(await service.get(session, ctx.workspace, contact_id)))
+
+
+@router.patch("/{contact_id}", response_model=ContactOut, summary="Update some fields of a contact")
+async def patch_contact(contact_id: str, body: ContactIn, ctx: Ctx = Depends(write)) -> Response:
+    """Absent fields stay; custom_fields merge key by key (null deletes a key); a given list replaces
+    the list; `email`/`phone` alone replace the primary one."""
+    async with ctx.write() as tx:
+        contact = await service.patch(tx.session, ctx.workspace, ctx.actor, contact_id, body)
+        return tx.respond(service.to_out(contact))
+
+
+@router.delete("/{contact_id}", status_code=204, summary="Delete a contact")
+async def delete_contact(contact_id: str, ctx: Ctx = Depends(write)) -> Response:
+    async with ctx.write() as tx:
+        await service.delete(tx.session, ctx.workspace, ctx.actor, contact_id)
+        return tx.respond(None, 204)
+
+
+@router.post("/{contact_id}/tags", response_model=ContactOut, summary="Add tags")
+async def add_tags(contact_id: str, body: TagsIn, ctx: Ctx = Depends(write)) -> Response:
+    async with ctx.write() as tx:
+        contact = await service.add_tags(tx.session, ctx.workspace, ctx.actor, contact_id, body.tags)
+        return tx.respond(service.to_out(contact))
+
+
+@router.delete("/{contact_id}/tags", response_model=ContactOut, summary="Remove tags")
+async def remove_tags(contact_id: str, body: TagsIn, ctx: Ctx = Depends(write)) -> Response:
+    async with ctx.write() as tx:
+        contact = await service.remove_tags(tx.session, ctx.workspace, ctx.actor, contact_id, body.tags)
+        return tx.respond(service.to_out(contact))
+
+
+@router.get("/{contact_id}/timeline", response_model=EventList, summary="A contact's events, newest first")
+async def contact_timeline(
+    contact_id: str,
+    ctx: Ctx = Depends(read),
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    type: Annotated[list[str] | None, Query(description="Event type, or prefix like `contact.*`")] = None,
+) -> Response:
+    async with ctx.read() as session:
+        contact = await service.get(session, ctx.workspace, contact_id)
+        page = await events.timeline(session, ctx.workspace.id, contact.id, PageRequest(limit, cursor), types=type)
+        return _json(event_page(page))

@@ -1,0 +1,749 @@
+"""Contact behaviour for every door: create, patch, upsert, delete, look-ups, listing, batch, tags.
+
+Lists given in a patch replace the stored list; an upsert adds to them instead (a form that sends one
+email must not wipe the others). Objects (custom_fields, dnd_settings, consent, address) merge key by
+key; ``null`` deletes a key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadhub.auth.models import Workspace
+from leadhub.auth.principal import Actor
+from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
+from leadhub.contacts.names import join_parts, name_from_email, split_name
+from leadhub.contacts.schemas import (
+    AddressOut,
+    BatchItemError,
+    BatchItemResult,
+    ContactIn,
+    ContactOut,
+    EmailOut,
+    PhoneOut,
+)
+from leadhub.core import clock, ids
+from leadhub.core.errors import Conflict, DomainError, FieldError, Invalid, NotFound
+from leadhub.core.pagination import Page, PageRequest, decode_cursor, encode_cursor
+from leadhub.core.validation import ValidationFailure, kind_of, normalize_email, normalize_phone
+from leadhub.custom_fields import service as custom_fields
+from leadhub.events import service as events
+
+Mode = Literal["create", "patch", "upsert"]
+T = TypeVar("T")
+
+# Fields copied as they are from input to the row.
+_PLAIN = (
+    "company_name",
+    "title",
+    "website",
+    "country",
+    "timezone",
+    "date_of_birth",
+    "source",
+    "status",
+    "dnd",
+    "is_test",
+    "user_knowledge",
+    "notes",
+    "assigned_to",
+    "first_seen",
+    "last_seen",
+    "session_count",
+)
+_NOT_NULL = {
+    "status",
+    "dnd",
+    "is_test",
+    "session_count",
+    "emails",
+    "phones",
+    "tags",
+    "custom_fields",
+    "dnd_settings",
+    "consent",
+}
+_DEFAULTS: dict[str, Any] = {"status": "new", "dnd": False, "is_test": False, "session_count": 0}
+_ADDRESS = ("line1", "line2", "city", "state", "postal_code", "country")
+# A concurrent insert of the same email or phone surfaces as a unique violation; re-reading then finds it.
+_RACE_RETRIES = 5
+SORTS = ("created_at", "-created_at", "updated_at", "-updated_at")
+
+
+@dataclass
+class UpsertResult:
+    contact: Contact
+    created: bool
+
+
+@dataclass
+class ContactFilters:
+    status: list[str] = field(default_factory=list)
+    source: str | None = None
+    tags: list[str] = field(default_factory=list)
+    email: str | None = None
+    phone: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    custom_fields: dict[str, str] = field(default_factory=dict)
+    q: str | None = None
+
+
+@dataclass
+class _Entry:
+    """One email or phone as the caller gave it: normalized value, type, primary flag, input path."""
+
+    value: str
+    type: str
+    primary: bool
+    path: str
+
+
+def to_out(c: Contact) -> ContactOut:
+    has_address = any(getattr(c, f"address_{a}") for a in _ADDRESS)
+    return ContactOut(
+        id=c.public_id,
+        first_name=c.first_name,
+        middle_name=c.middle_name,
+        last_name=c.last_name,
+        name=c.name,
+        emails=[EmailOut(address=e.address, type=e.type, primary=e.is_primary) for e in c.emails],
+        phones=[PhoneOut(number=p.number, type=p.type, primary=p.is_primary) for p in c.phones],
+        company_name=c.company_name,
+        title=c.title,
+        website=c.website,
+        address=AddressOut(**{a: getattr(c, f"address_{a}") for a in _ADDRESS}) if has_address else None,
+        country=c.country,
+        timezone=c.timezone,
+        date_of_birth=c.date_of_birth,
+        source=c.source,
+        status=c.status,
+        tags=c.tags,
+        custom_fields=dict(c.custom_fields),
+        dnd=c.dnd,
+        dnd_settings=dict(c.dnd_settings),
+        consent=dict(c.consent),
+        is_test=c.is_test,
+        user_knowledge=c.user_knowledge,
+        notes=c.notes,
+        assigned_to=c.assigned_to,
+        first_seen=c.first_seen,
+        last_seen=c.last_seen,
+        session_count=c.session_count,
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+    )
+
+
+def snapshot(c: Contact) -> dict[str, Any]:
+    """The contact's native JSON, as events carry it."""
+    return to_out(c).model_dump(mode="json")
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _contact_key(contact_id: str) -> uuid.UUID:
+    try:
+        return ids.decode(ids.CONTACT, contact_id)
+    except ids.InvalidId:
+        raise NotFound("contact") from None
+
+
+async def _load(session: AsyncSession, workspace_id: uuid.UUID, key: uuid.UUID) -> Contact | None:
+    stmt = (
+        select(Contact)
+        .where(Contact.workspace_id == workspace_id, Contact.id == key)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def get(session: AsyncSession, ws: Workspace, contact_id: str) -> Contact:
+    """The contact with this id in this workspace; NotFound otherwise (also for other workspaces' ids)."""
+    contact = await _load(session, ws.id, _contact_key(contact_id))
+    if contact is None:
+        raise NotFound("contact")
+    return contact
+
+
+async def find_by_email(session: AsyncSession, ws: Workspace, email: str) -> Contact | None:
+    try:
+        address = normalize_email(email)
+    except ValidationFailure as exc:
+        raise Invalid([FieldError("email", exc.rule, exc.message, kind_of(email))]) from None
+    owner = await session.scalar(
+        select(ContactEmail.contact_id).where(ContactEmail.workspace_id == ws.id, ContactEmail.address == address)
+    )
+    return await _load(session, ws.id, owner) if owner else None
+
+
+async def find_by_phone(session: AsyncSession, ws: Workspace, phone: str) -> Contact | None:
+    try:
+        number = normalize_phone(phone, ws.default_region)
+    except ValidationFailure as exc:
+        raise Invalid([FieldError("phone", exc.rule, exc.message, kind_of(phone))]) from None
+    owner = await session.scalar(
+        select(ContactPhone.contact_id).where(ContactPhone.workspace_id == ws.id, ContactPhone.number == number)
+    )
+    return await _load(session, ws.id, owner) if owner else None
+
+
+# ---------------------------------------------------------------- identities (emails and phones)
+
+
+def _email_entries(data: ContactIn) -> list[_Entry] | None:
+    given = data.model_fields_set
+    if "emails" not in given and "email" not in given:
+        return None
+    entries = [_Entry(e.address, e.type, e.primary, f"emails[{i}].address") for i, e in enumerate(data.emails or [])]
+    if data.email:
+        entries.insert(0, _Entry(data.email, "other", not any(e.primary for e in entries), "email"))
+    return entries
+
+
+def _phone_entries(data: ContactIn, region: str | None, errors: list[FieldError]) -> list[_Entry] | None:
+    given = data.model_fields_set
+    if "phones" not in given and "phone" not in given:
+        return None
+    raw = [(p.number, p.type, p.primary, f"phones[{i}].number") for i, p in enumerate(data.phones or [])]
+    if data.phone:
+        raw.insert(0, (data.phone, "other", not any(p[2] for p in raw), "phone"))
+    entries = []
+    for number, type_, primary, path in raw:
+        try:
+            entries.append(_Entry(normalize_phone(number, region), type_, primary, path))
+        except ValidationFailure as exc:
+            errors.append(FieldError(path, exc.rule, exc.message, "string"))
+    return entries
+
+
+def _one_primary(entries: list[_Entry], list_name: str, errors: list[FieldError]) -> list[_Entry]:
+    """Drop repeats (the first spelling wins, a primary flag carries over) and make exactly one primary."""
+    merged: dict[str, _Entry] = {}
+    for entry in entries:
+        if entry.value in merged:
+            merged[entry.value].primary = merged[entry.value].primary or entry.primary
+        else:
+            merged[entry.value] = _Entry(entry.value, entry.type, entry.primary, entry.path)
+    result = list(merged.values())
+    primaries = [e for e in result if e.primary]
+    if len(primaries) > 1:
+        errors.append(FieldError(list_name, "one_primary", f"at most one of {list_name} may be primary", "array"))
+    elif result and not primaries:
+        result[0].primary = True
+    return result
+
+
+def _combine(current: list[_Entry], given: list[_Entry], data: ContactIn, list_name: str, mode: Mode) -> list[_Entry]:
+    """The list to store: replaced (create/patch with a list), primary swapped (patch with the shorthand
+    alone), or added to (upsert)."""
+    if mode == "upsert":
+        known = {e.value for e in current}
+        added = [e for e in given if e.value not in known]
+        if current:
+            for e in added:
+                e.primary = False
+        return current + added
+    if mode == "patch" and list_name not in data.model_fields_set:
+        # Only the shorthand: it replaces the primary entry, the others stay.
+        rest = [e for e in current if not e.primary and all(e.value != g.value for g in given)]
+        for e in rest:
+            e.primary = False
+        return given + rest
+    return given
+
+
+async def _check_owners(
+    session: AsyncSession, ws_id: uuid.UUID, contact_id: uuid.UUID | None, emails: list[_Entry], phones: list[_Entry]
+) -> None:
+    """409 when an email or phone already belongs to another contact of the workspace."""
+    if emails:
+        rows = await session.execute(
+            select(ContactEmail.address, ContactEmail.contact_id).where(
+                ContactEmail.workspace_id == ws_id, ContactEmail.address.in_([e.value for e in emails])
+            )
+        )
+        for address, owner in rows:
+            if owner != contact_id:
+                path = next(e.path for e in emails if e.value == address)
+                raise Conflict(
+                    path,
+                    ids.encode(ids.CONTACT, owner),
+                    code="duplicate_email",
+                    value=address,
+                    detail=f"{path}: this email already belongs to another contact",
+                )
+    if phones:
+        rows = await session.execute(
+            select(ContactPhone.number, ContactPhone.contact_id).where(
+                ContactPhone.workspace_id == ws_id, ContactPhone.number.in_([p.value for p in phones])
+            )
+        )
+        for number, owner in rows:
+            if owner != contact_id:
+                path = next(p.path for p in phones if p.value == number)
+                raise Conflict(
+                    path,
+                    ids.encode(ids.CONTACT, owner),
+                    code="duplicate_phone",
+                    value=number,
+                    detail=f"{path}: this phone already belongs to another contact",
+                )
+
+
+def _sync_emails(contact: Contact, entries: list[_Entry]) -> None:
+    existing = {e.address: e for e in contact.emails}
+    rows = []
+    for position, entry in enumerate(entries):
+        row = existing.get(entry.value) or ContactEmail(
+            workspace_id=contact.workspace_id, address=entry.value, contact_id=contact.id
+        )
+        row.type, row.is_primary, row.position = entry.type, entry.primary, position
+        rows.append(row)
+    contact.emails = rows
+
+
+def _sync_phones(contact: Contact, entries: list[_Entry]) -> None:
+    existing = {p.number: p for p in contact.phones}
+    rows = []
+    for position, entry in enumerate(entries):
+        row = existing.get(entry.value) or ContactPhone(
+            workspace_id=contact.workspace_id, number=entry.value, contact_id=contact.id
+        )
+        row.type, row.is_primary, row.position = entry.type, entry.primary, position
+        rows.append(row)
+    contact.phones = rows
+
+
+def _set_tags(contact: Contact, tags: Sequence[str]) -> None:
+    existing = {row.tag: row for row in contact.tag_rows}
+    rows = []
+    for position, tag in enumerate(dict.fromkeys(tags)):
+        row = existing.get(tag) or ContactTag(workspace_id=contact.workspace_id, contact_id=contact.id, tag=tag)
+        row.position = position
+        rows.append(row)
+    contact.tag_rows = rows
+
+
+def _search_text(contact: Contact) -> str:
+    parts = [contact.name, contact.first_name, contact.last_name, contact.company_name]
+    parts += [e.address for e in contact.emails]
+    for p in contact.phones:
+        parts += [p.number, p.number.lstrip("+")]
+    return " ".join(p for p in parts if p).lower()
+
+
+# ---------------------------------------------------------------- applying input
+
+
+async def _apply(session: AsyncSession, ws: Workspace, contact: Contact, data: ContactIn, mode: Mode) -> None:
+    """Write ``data`` onto ``contact`` as ``mode`` means it; raises Invalid/Conflict before changing rows."""
+    given = data.model_fields_set
+    errors: list[FieldError] = []
+    for name in given & _NOT_NULL:
+        if getattr(data, name) is None:
+            errors.append(FieldError(name, "not_null", "must not be null (send a value, or omit the field)", "null"))
+
+    current_emails = [_Entry(e.address, e.type, e.is_primary, "") for e in contact.emails]
+    current_phones = [_Entry(p.number, p.type, p.is_primary, "") for p in contact.phones]
+    email_in = _email_entries(data)
+    phone_in = _phone_entries(data, ws.default_region, errors)
+    emails = phones = None
+    if email_in is not None:
+        emails = _one_primary(
+            _combine(current_emails, _one_primary(email_in, "emails", errors), data, "emails", mode), "emails", errors
+        )
+    if phone_in is not None:
+        phones = _one_primary(
+            _combine(current_phones, _one_primary(phone_in, "phones", errors), data, "phones", mode), "phones", errors
+        )
+
+    custom = dict(contact.custom_fields or {})
+    if data.custom_fields:
+        definitions = await custom_fields.definitions_by_key(session, ws.id)
+        for key, value in data.custom_fields.items():
+            if value is None:
+                custom.pop(key, None)
+                continue
+            definition = definitions.get(key)
+            if definition is None:
+                custom[key] = value
+                continue
+            try:
+                custom[key] = custom_fields.coerce_value(definition, value)
+            except ValidationFailure as exc:
+                errors.append(FieldError(f"custom_fields.{key}", exc.rule, exc.message, kind_of(value)))
+    if errors:
+        raise Invalid(errors)
+    await _check_owners(
+        session,
+        ws.id,
+        contact.id if mode != "create" else None,
+        [e for e in emails or [] if e.path],
+        [p for p in phones or [] if p.path],
+    )
+
+    for name in _PLAIN:
+        if name in given:
+            setattr(contact, name, getattr(data, name))
+        elif mode == "create":
+            setattr(contact, name, _DEFAULTS.get(name))
+    if data.custom_fields is not None:
+        contact.custom_fields = custom
+    elif mode == "create":
+        contact.custom_fields = {}
+    _merge_objects(contact, data, mode)
+    if emails is not None:
+        _sync_emails(contact, emails)
+    elif mode == "create":
+        contact.emails = []
+    if phones is not None:
+        _sync_phones(contact, phones)
+    elif mode == "create":
+        contact.phones = []
+    if "tags" in given and data.tags is not None:
+        _set_tags(contact, contact.tags + data.tags if mode == "upsert" else data.tags)
+    elif mode == "create":
+        contact.tag_rows = []
+    _apply_names(contact, data, mode, emails_changed=emails is not None)
+    contact.search_text = _search_text(contact)
+
+
+def _merge_objects(contact: Contact, data: ContactIn, mode: Mode) -> None:
+    given = data.model_fields_set
+    if mode == "create":
+        contact.dnd_settings, contact.consent = {}, {}
+        for a in _ADDRESS:
+            setattr(contact, f"address_{a}", None)
+    if "address" in given:
+        if data.address is None:
+            for a in _ADDRESS:
+                setattr(contact, f"address_{a}", None)
+        else:
+            for a in data.address.model_fields_set:
+                setattr(contact, f"address_{a}", getattr(data.address, a))
+    if data.dnd_settings is not None:
+        settings = dict(contact.dnd_settings)
+        for channel in data.dnd_settings.model_fields_set:
+            value = getattr(data.dnd_settings, channel)
+            if value is None:
+                settings.pop(channel, None)
+            else:
+                settings[channel] = value.model_dump(mode="json", exclude_none=True)
+        contact.dnd_settings = settings
+    if data.consent is not None:
+        consent = dict(contact.consent)
+        for purpose, entry in data.consent.items():
+            consent[purpose] = entry.model_dump(mode="json", exclude_none=True)
+        contact.consent = consent
+
+
+def _apply_names(contact: Contact, data: ContactIn, mode: Mode, *, emails_changed: bool) -> None:
+    """An explicit ``name`` is kept (and split into parts when none are given); otherwise the name is
+    the parts joined, or, with no parts, made from the primary email."""
+    given = data.model_fields_set
+    parts = {"first_name", "middle_name", "last_name"} & given
+    for part in parts:
+        setattr(contact, part, getattr(data, part))
+    if mode == "create":
+        for part in {"first_name", "middle_name", "last_name"} - parts:
+            setattr(contact, part, None)
+    if "name" in given and data.name:
+        contact.name = data.name
+        if not parts:
+            contact.first_name, contact.middle_name, contact.last_name = split_name(data.name)
+        return
+    renamed = mode == "create" or bool(parts) or "name" in given
+    joined = join_parts(contact.first_name, contact.middle_name, contact.last_name)
+    if joined and renamed:
+        contact.name = joined
+    elif not joined and (renamed or emails_changed):
+        contact.name = name_from_email(contact.primary_email)
+
+
+# ---------------------------------------------------------------- writes
+
+
+async def _retrying(session: AsyncSession, attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run ``attempt`` in a savepoint; a unique violation from a concurrent writer retries it, and the
+    re-read then sees the winner's row (a conflict, or a match for upsert)."""
+    for n in range(_RACE_RETRIES):
+        mark = events.mark(session)
+        try:
+            async with session.begin_nested():
+                return await attempt()
+        except (IntegrityError, _Raced) as exc:
+            events.discard_since(session, mark)
+            if n == _RACE_RETRIES - 1:
+                raise exc.conflict if isinstance(exc, _Raced) else exc
+    raise AssertionError("unreachable")
+
+
+class _Raced(Exception):
+    """A concurrent writer took an identity between our read and our write: read again."""
+
+    def __init__(self, conflict: Conflict) -> None:
+        super().__init__(conflict.detail)
+        self.conflict = conflict
+
+
+async def _create_row(session: AsyncSession, ws: Workspace, actor: Actor, data: ContactIn) -> Contact:
+    now = clock.now()
+    contact = Contact(workspace_id=ws.id, id=ids.new_uuid(), created_at=now, updated_at=now)
+    await _apply(session, ws, contact, data, "create")
+    session.add(contact)
+    await session.flush()
+    events.record(
+        session,
+        ws.id,
+        actor,
+        "contact.created",
+        resource_type="contact",
+        resource_id=contact.id,
+        contact_id=contact.id,
+        payload=snapshot(contact),
+    )
+    return contact
+
+
+async def _update_row(
+    session: AsyncSession, ws: Workspace, actor: Actor, contact: Contact, data: ContactIn, mode: Mode
+) -> Contact:
+    before = snapshot(contact)
+    await _apply(session, ws, contact, data, mode)
+    after = snapshot(contact)
+    changes = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    if changes:
+        contact.updated_at = clock.now()
+        await session.flush()
+        events.record(
+            session,
+            ws.id,
+            actor,
+            "contact.updated",
+            resource_type="contact",
+            resource_id=contact.id,
+            contact_id=contact.id,
+            payload=snapshot(contact),
+            changes=changes,
+        )
+    return contact
+
+
+async def create(session: AsyncSession, ws: Workspace, actor: Actor, data: ContactIn) -> Contact:
+    """A new contact; 409 Conflict when one of its emails or phones belongs to another contact."""
+    return await _retrying(session, lambda: _create_row(session, ws, actor, data))
+
+
+async def patch(session: AsyncSession, ws: Workspace, actor: Actor, contact_id: str, data: ContactIn) -> Contact:
+    """Change the given fields only (see the module docstring for lists and objects)."""
+    key = _contact_key(contact_id)
+
+    async def attempt() -> Contact:
+        contact = await _load(session, ws.id, key)
+        if contact is None:
+            raise NotFound("contact")
+        return await _update_row(session, ws, actor, contact, data, "patch")
+
+    return await _retrying(session, attempt)
+
+
+async def _match(session: AsyncSession, ws: Workspace, data: ContactIn) -> Contact | None:
+    errors: list[FieldError] = []
+    emails = _email_entries(data) or []
+    phones = _phone_entries(data, ws.default_region, errors) or []
+    if errors:
+        raise Invalid(errors)
+    for model, column, entries in (
+        (ContactEmail, ContactEmail.address, emails),
+        (ContactPhone, ContactPhone.number, phones),
+    ):
+        if not entries:
+            continue
+        result = await session.execute(
+            select(column, model.contact_id).where(model.workspace_id == ws.id, column.in_([e.value for e in entries]))
+        )
+        rows = {value: owner for value, owner in result}
+        for entry in entries:  # the caller's order decides which identity matches first
+            if entry.value in rows:
+                return await _load(session, ws.id, rows[entry.value])
+    return None
+
+
+async def upsert(session: AsyncSession, ws: Workspace, actor: Actor, data: ContactIn) -> UpsertResult:
+    """Match by any email, then any phone; update the match (adding to its lists) or create."""
+
+    async def attempt() -> UpsertResult:
+        match = await _match(session, ws, data)
+        if match is None:
+            try:
+                return UpsertResult(await _create_row(session, ws, actor, data), created=True)
+            except Conflict as conflict:
+                raise _Raced(conflict) from None
+        return UpsertResult(await _update_row(session, ws, actor, match, data, "upsert"), created=False)
+
+    return await _retrying(session, attempt)
+
+
+async def delete(session: AsyncSession, ws: Workspace, actor: Actor, contact_id: str) -> None:
+    contact = await get(session, ws, contact_id)
+    payload = snapshot(contact)
+    await session.delete(contact)
+    await session.flush()
+    events.record(
+        session,
+        ws.id,
+        actor,
+        "contact.deleted",
+        resource_type="contact",
+        resource_id=contact.id,
+        contact_id=contact.id,
+        payload=payload,
+    )
+
+
+async def add_tags(session: AsyncSession, ws: Workspace, actor: Actor, contact_id: str, tags: list[str]) -> Contact:
+    return await patch(
+        session, ws, actor, contact_id, ContactIn(tags=[*(await get(session, ws, contact_id)).tags, *tags])
+    )
+
+
+async def remove_tags(session: AsyncSession, ws: Workspace, actor: Actor, contact_id: str, tags: list[str]) -> Contact:
+    drop = set(tags)
+    current = (await get(session, ws, contact_id)).tags
+    return await patch(session, ws, actor, contact_id, ContactIn(tags=[t for t in current if t not in drop]))
+
+
+async def batch(
+    session: AsyncSession,
+    ws: Workspace,
+    actor: Actor,
+    items: Sequence[ContactIn | Invalid],
+    mode: Literal["create", "upsert"],
+) -> list[BatchItemResult]:
+    """Each item answered on its own; a failed item rolls back only itself."""
+    results = []
+    for index, item in enumerate(items):
+        if isinstance(item, Invalid):
+            results.append(BatchItemResult(index=index, status="error", error=_item_error(item)))
+            continue
+        mark = events.mark(session)
+        try:
+            async with session.begin_nested():
+                if mode == "create":
+                    contact, created = await create(session, ws, actor, item), True
+                else:
+                    outcome = await upsert(session, ws, actor, item)
+                    contact, created = outcome.contact, outcome.created
+        except DomainError as exc:
+            events.discard_since(session, mark)
+            results.append(BatchItemResult(index=index, status="error", error=_item_error(exc)))
+            continue
+        results.append(BatchItemResult(index=index, status="created" if created else "updated", id=contact.public_id))
+    return results
+
+
+def _item_error(exc: DomainError) -> BatchItemError:
+    errors = [
+        {"field": e.field, "rule": e.rule, "message": e.message, "kind": e.kind} for e in getattr(exc, "errors", [])
+    ]
+    existing = exc.existing_id if isinstance(exc, Conflict) else None
+    return BatchItemError(code=exc.code, message=exc.detail, errors=errors, existing_id=existing)
+
+
+# ---------------------------------------------------------------- listing
+
+
+def _filtered(ws: Workspace, f: ContactFilters, definitions: dict[str, Any]) -> Select[Contact]:
+    stmt = select(Contact).where(Contact.workspace_id == ws.id)
+    if f.status:
+        stmt = stmt.where(Contact.status.in_(f.status))
+    if f.source is not None:
+        stmt = stmt.where(Contact.source == f.source)
+    for tag in f.tags:
+        stmt = stmt.where(
+            exists().where(ContactTag.workspace_id == ws.id, ContactTag.contact_id == Contact.id, ContactTag.tag == tag)
+        )
+    if f.email is not None:
+        stmt = stmt.where(
+            exists().where(
+                ContactEmail.workspace_id == ws.id,
+                ContactEmail.contact_id == Contact.id,
+                ContactEmail.address == f.email,
+            )
+        )
+    if f.phone is not None:
+        stmt = stmt.where(
+            exists().where(
+                ContactPhone.workspace_id == ws.id,
+                ContactPhone.contact_id == Contact.id,
+                ContactPhone.number == f.phone,
+            )
+        )
+    for column, bound, after in (
+        (Contact.created_at, f.created_after, True),
+        (Contact.created_at, f.created_before, False),
+        (Contact.updated_at, f.updated_after, True),
+        (Contact.updated_at, f.updated_before, False),
+    ):
+        if bound is not None:
+            stmt = stmt.where(column >= bound if after else column < bound)
+    for key, value in f.custom_fields.items():
+        element = Contact.custom_fields[key]
+        definition = definitions.get(key)
+        if definition is not None and definition.type == "number":
+            try:
+                stmt = stmt.where(element.as_float() == float(value))
+            except ValueError:
+                raise Invalid([FieldError(f"custom_field.{key}", "number", "must be a number", "string")]) from None
+        elif definition is not None and definition.type == "boolean":
+            stmt = stmt.where(element.as_boolean() == (value.lower() in ("true", "1", "yes")))
+        else:
+            stmt = stmt.where(element.as_string() == value)
+    if f.q:
+        needle = f.q.strip().lower()
+        stmt = stmt.where(Contact.search_text.contains(needle, autoescape=True))
+    return stmt
+
+
+async def list_contacts(
+    session: AsyncSession, ws: Workspace, filters: ContactFilters, page: PageRequest, sort: str = "-created_at"
+) -> Page[Contact]:
+    """One page in a stable order (the sort column, then id); the cursor continues after the last row."""
+    if sort not in SORTS:
+        raise Invalid([FieldError("sort", "enum", f"must be one of: {', '.join(SORTS)}", "string")])
+    descending = sort.startswith("-")
+    column = Contact.updated_at if sort.lstrip("-") == "updated_at" else Contact.created_at
+    definitions = await custom_fields.definitions_by_key(session, ws.id) if filters.custom_fields else {}
+    stmt = _filtered(ws, filters, definitions)
+    after = decode_cursor(page.cursor, f"contacts:{sort}")
+    if after is not None:
+        try:
+            at, key = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+        except (ValueError, TypeError, IndexError):
+            raise Invalid([FieldError("cursor", "cursor", "is not a cursor of this listing", "string")]) from None
+        if descending:
+            stmt = stmt.where(or_(column < at, and_(column == at, Contact.id < key)))
+        else:
+            stmt = stmt.where(or_(column > at, and_(column == at, Contact.id > key)))
+    order = (column.desc(), Contact.id.desc()) if descending else (column.asc(), Contact.id.asc())
+    rows = list((await session.scalars(stmt.order_by(*order).limit(page.limit + 1))).all())
+    has_more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    cursor = None
+    if has_more and rows:
+        last = rows[-1]
+        value = last.updated_at if column is Contact.updated_at else last.created_at
+        cursor = encode_cursor(f"contacts:{sort}", [value.isoformat(), str(last.id)])
+    return Page(items=rows, next_cursor=cursor, has_more=has_more)

@@ -1,0 +1,74 @@
+"""Public identifiers: a type prefix over a UUIDv7 key, e.g. ``con_01jd6x0c9q8f1t3m4n5p6r7s8v``.
+
+The 26-character tail is the UUID in Crockford base32 (the TypeID layout), so ids sort by creation
+time and a bare UUID of the same row resolves too (for dialects whose vendors use bare UUIDs).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import uuid_utils.compat as uuid_compat
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+_DECODE = {c: i for i, c in enumerate(_ALPHABET)}
+# Crockford base32 reads I/L as 1 and O as 0 on input.
+_DECODE.update({"i": 1, "l": 1, "o": 0})
+
+ORGANIZATION = "org"
+WORKSPACE = "ws"
+API_KEY = "key"
+CONTACT = "con"
+COMPANY = "cmp"
+DEAL = "deal"
+TASK = "task"
+CAMPAIGN = "cpg"
+PROSPECT = "prs"
+WEBHOOK = "whk"
+EVENT = "evt"
+CUSTOM_FIELD = "cf"
+
+
+class InvalidId(ValueError):
+    """The string is not an id of the expected type; doors answer it as 'not found'."""
+
+
+def new_uuid() -> uuid.UUID:
+    """A fresh time-ordered UUIDv7."""
+    return uuid_compat.uuid7()
+
+
+def encode(prefix: str, value: uuid.UUID) -> str:
+    n = value.int
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[n & 31])
+        n >>= 5
+    return f"{prefix}_{''.join(reversed(chars))}"
+
+
+def decode(prefix: str, text: str) -> uuid.UUID:
+    """Accept ``prefix_<base32>`` or a canonical UUID string; raise InvalidId otherwise."""
+    if not isinstance(text, str) or len(text) > 64:
+        raise InvalidId(prefix)
+    head = f"{prefix}_"
+    if text.startswith(head):
+        tail = text[len(head) :].lower()
+        if len(tail) != 26 or tail[0] not in "01234567":
+            raise InvalidId(prefix)
+        n = 0
+        for c in tail:
+            digit = _DECODE.get(c)
+            if digit is None:
+                raise InvalidId(prefix)
+            n = (n << 5) | digit
+        return uuid.UUID(int=n)
+    try:
+        return uuid.UUID(text)
+    except ValueError as exc:
+        raise InvalidId(prefix) from exc
+
+
+def new(prefix: str) -> tuple[uuid.UUID, str]:
+    value = new_uuid()
+    return value, encode(prefix, value)

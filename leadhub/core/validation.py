@@ -1,0 +1,209 @@
+"""Identity normalization: the only place that knows the formats of emails, phones, countries,
+time zones and dates. Every normalizer is idempotent and raises only ``ValidationFailure``."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Annotated, Any
+from zoneinfo import available_timezones
+
+import email_validator
+import phonenumbers
+import pycountry
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
+
+MAX_EMAIL_LENGTH = 254
+MAX_PHONE_INPUT_LENGTH = 40
+
+# Dates of seed 004 (LeadConnector's dateOfBirth), besides ISO 8601.
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m-%d-%Y", "%Y.%m.%d", "%m.%d.%Y")
+_DATE_SHAPE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$")
+
+# Names people write that ISO 3166 does not list.
+_COUNTRY_ALIASES = {
+    "uk": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "great britain": "GB",
+    "america": "US",
+    "united states of america": "US",
+    "south korea": "KR",
+    "north korea": "KP",
+    "russia": "RU",
+    "vietnam": "VN",
+    "iran": "IR",
+    "syria": "SY",
+    "laos": "LA",
+    "bolivia": "BO",
+    "venezuela": "VE",
+    "tanzania": "TZ",
+    "moldova": "MD",
+    "czech republic": "CZ",
+    "ivory coast": "CI",
+    "turkey": "TR",
+}
+
+
+class ValidationFailure(ValueError):
+    """A value broke a rule. ``rule`` is machine-readable; ``message`` never repeats the value."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+def kind_of(value: Any) -> str:
+    """The JSON kind of a value, for error reports that must not echo personal data."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def normalize_email(value: str) -> str:
+    """Lower-cased, syntax-checked address (no DNS look-up)."""
+    if not isinstance(value, str):
+        raise ValidationFailure("type", "must be a string")
+    text = value.strip()
+    if not text:
+        raise ValidationFailure("required", "must not be empty")
+    if len(text) > MAX_EMAIL_LENGTH:
+        raise ValidationFailure("max_length", f"must be at most {MAX_EMAIL_LENGTH} characters")
+    try:
+        result = email_validator.validate_email(text, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        raise ValidationFailure("email", f"is not a valid email address: {exc}") from None
+    normalized = result.normalized.lower()
+    if len(normalized) > MAX_EMAIL_LENGTH:
+        raise ValidationFailure("max_length", f"must be at most {MAX_EMAIL_LENGTH} characters")
+    return normalized
+
+
+def normalize_phone(value: str, default_region: str | None = None) -> str:
+    """E.164 form. A national number (no ``+``) is read in ``default_region``."""
+    if not isinstance(value, str):
+        raise ValidationFailure("type", "must be a string")
+    text = value.strip()
+    if not text:
+        raise ValidationFailure("required", "must not be empty")
+    if len(text) > MAX_PHONE_INPUT_LENGTH:
+        raise ValidationFailure("max_length", f"must be at most {MAX_PHONE_INPUT_LENGTH} characters")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not text.startswith("+") and not default_region:
+        raise ValidationFailure("phone_region", "a national number needs a +country code or a default region")
+    try:
+        parsed = phonenumbers.parse(text, None if text.startswith("+") else default_region)
+    except phonenumbers.NumberParseException:
+        raise ValidationFailure("phone", "is not a phone number (E.164 expected, e.g. +15551234567)") from None
+    if parsed.extension:
+        raise ValidationFailure("phone", "extensions are not supported")
+    if not phonenumbers.is_possible_number(parsed):
+        raise ValidationFailure("phone", "is not a possible phone number for its country")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_region(e164: str) -> str | None:
+    """ISO country of an E.164 number, when the numbering plan tells."""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+    return region if region and region != "ZZ" else None
+
+
+@lru_cache(maxsize=4096)
+def normalize_country(value: str) -> str:
+    """ISO 3166-1 alpha-2 from an alpha-2, alpha-3 or English name."""
+    if not isinstance(value, str):
+        raise ValidationFailure("type", "must be a string")
+    text = " ".join(value.split())
+    if not text:
+        raise ValidationFailure("required", "must not be empty")
+    if len(text) > 100:
+        raise ValidationFailure("country", "is not an ISO 3166-1 country")
+    alias = _COUNTRY_ALIASES.get(text.lower())
+    if alias:
+        return alias
+    country = None
+    if len(text) == 2:
+        country = pycountry.countries.get(alpha_2=text.upper())
+    elif len(text) == 3:
+        country = pycountry.countries.get(alpha_3=text.upper())
+    if country is None:
+        try:
+            country = pycountry.countries.lookup(text)
+        except LookupError:
+            country = None
+    if country is None:
+        raise ValidationFailure("country", "is not an ISO 3166-1 country (alpha-2 code expected, e.g. US)")
+    return str(country.alpha_2)
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
+
+
+def normalize_timezone(value: str) -> str:
+    """Canonical IANA name, matched case-insensitively."""
+    if not isinstance(value, str):
+        raise ValidationFailure("type", "must be a string")
+    text = value.strip()
+    name = _timezones().get(text.lower()) if len(text) <= 64 else None
+    if name is None:
+        raise ValidationFailure("timezone", "is not an IANA time zone (e.g. America/Chicago)")
+    return name
+
+
+def parse_date(value: str | date) -> date:
+    """A calendar date from ISO 8601 or one of the six formats of seed 004."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValidationFailure("type", "must be a string")
+    text = value.strip()
+    if _DATE_SHAPE.match(text):
+        for fmt in DATE_FORMATS:
+            try:
+                return datetime.strptime(text, fmt).date()
+            except ValueError:
+                continue
+    raise ValidationFailure(
+        "date", "must be a date: YYYY-MM-DD, YYYY/MM/DD, MM/DD/YYYY, MM-DD-YYYY, YYYY.MM.DD or MM.DD.YYYY"
+    )
+
+
+def _pydantic(fn: Any) -> Any:
+    """Wrap a normalizer so pydantic reports its rule as the error type."""
+
+    def run(value: Any) -> Any:
+        try:
+            return fn(value)
+        except ValidationFailure as exc:
+            raise PydanticCustomError(exc.rule, exc.message) from None
+
+    return run
+
+
+Email = Annotated[str, AfterValidator(_pydantic(normalize_email))]
+Country = Annotated[str, AfterValidator(_pydantic(normalize_country))]
+TimeZone = Annotated[str, AfterValidator(_pydantic(normalize_timezone))]
+FlexibleDate = Annotated[date, BeforeValidator(_pydantic(parse_date))]

@@ -1,0 +1,1 @@
+"""Storage: engine and sessions, base model, column types, Alembic migrations."""

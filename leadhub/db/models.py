@@ -1,0 +1,24 @@
+"""Every table, imported once so Alembic and the tests see the whole schema."""
+
+from leadhub.auth.models import ApiKey, Organization, Workspace
+from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
+from leadhub.custom_fields.models import CustomFieldDefinition
+from leadhub.db.base import Base
+from leadhub.events.models import Event
+from leadhub.idempotency.models import IdempotencyKey
+
+metadata = Base.metadata
+
+__all__ = [
+    "ApiKey",
+    "Contact",
+    "ContactEmail",
+    "ContactPhone",
+    "ContactTag",
+    "CustomFieldDefinition",
+    "Event",
+    "IdempotencyKey",
+    "Organization",
+    "Workspace",
+    "metadata",
+]

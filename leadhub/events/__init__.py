@@ -1,0 +1,1 @@
+"""The event log: an immutable record of every change; audit trail, timeline and webhook outbox."""

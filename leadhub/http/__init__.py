@@ -1,0 +1,2 @@
+"""Door plumbing shared by the native API and every dialect: request context, unit of work with
+idempotency, error rendering."""

@@ -1,0 +1,166 @@
+"""The request context every door's handlers receive: who acts, in which workspace, and the unit of
+work (with idempotency) to act in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from leadhub import uow
+from leadhub.auth import service as auth
+from leadhub.auth.models import Workspace
+from leadhub.auth.principal import Actor, Principal
+from leadhub.config import Settings
+from leadhub.core import ids
+from leadhub.core.errors import FieldError, Invalid
+from leadhub.db.engine import Database
+from leadhub.idempotency import service as idempotency
+
+WORKSPACE_HEADER = "LeadHub-Workspace"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_IDEMPOTENT_METHODS = {"POST", "PUT", "PATCH"}
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer lh_…`")
+
+
+def serialize(content: Any) -> bytes:
+    """JSON bytes of a pydantic model (its own fast serializer) or of plain data (orjson)."""
+    if isinstance(content, BaseModel):
+        return content.__pydantic_serializer__.to_json(content, by_alias=True)
+    return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+@dataclass
+class Tx:
+    """One writing transaction. ``respond`` builds the answer that an idempotent retry will replay."""
+
+    session: AsyncSession
+    response: tuple[int, bytes, dict[str, str]] | None = field(default=None)
+
+    def respond(
+        self,
+        content: Any,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        media_type: str = "application/json",
+    ) -> Response:
+        body = b"" if content is None else serialize(content)
+        stored = {"content-type": media_type, **(headers or {})}
+        self.response = (status, body, stored)
+        return Response(body if status != 204 else None, status_code=status, headers=headers, media_type=media_type)
+
+
+@dataclass
+class Ctx:
+    request: Request
+    db: Database
+    settings: Settings
+    principal: Principal
+    workspace: Workspace
+    actor: Actor
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.db.read_session() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Tx]:
+        """Run one unit of work; honours ``Idempotency-Key`` on POST/PUT/PATCH."""
+        key = await self._claim_idempotency_key()
+        async with self.db.session() as session:
+            tx = Tx(session)
+            try:
+                yield tx
+                if key is not None and tx.response is not None:
+                    status, body, headers = tx.response
+                    await idempotency.complete(session, self.workspace.id, key, status, body, headers)
+                await uow.commit(session)
+            except BaseException:
+                await session.rollback()
+                if key is not None:
+                    async with self.db.session() as cleanup:
+                        await idempotency.release(cleanup, self.workspace.id, key)
+                raise
+
+    async def _claim_idempotency_key(self) -> str | None:
+        key = self.request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None or self.request.method not in _IDEMPOTENT_METHODS:
+            return None
+        key = key.strip()
+        if not key or len(key) > idempotency.MAX_KEY_LENGTH:
+            raise Invalid(
+                [
+                    FieldError(
+                        IDEMPOTENCY_HEADER,
+                        "max_length",
+                        f"must be 1 to {idempotency.MAX_KEY_LENGTH} characters",
+                        "string",
+                    )
+                ]
+            )
+        body = await self.request.body()
+        try:
+            canonical = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS) if body else b""
+        except orjson.JSONDecodeError:
+            canonical = body
+        target = self.request.url.path + ("?" + self.request.url.query if self.request.url.query else "")
+        fingerprint = idempotency.request_fingerprint(self.request.method, target, canonical)
+        ttl = timedelta(hours=self.settings.idempotency_ttl_hours)
+        async with self.db.session() as session:
+            await idempotency.claim(session, self.workspace.id, key, fingerprint, ttl)
+        return key
+
+
+async def authenticate_request(
+    request: Request, raw_key: str | None, requested_workspace: str | None, scope: str, door: str
+) -> Ctx:
+    """Authenticate a key, check its scope and pick the workspace: the shared front of every door."""
+    db: Database = request.app.state.db
+    async with db.read_session() as session:
+        authenticated = await auth.authenticate(session, raw_key)
+        auth.require_scope(authenticated.principal, scope)
+        workspace = await auth.resolve_workspace(session, authenticated.principal, requested_workspace)
+    if authenticated.needs_touch:
+        async with db.session() as session, session.begin():
+            await auth.touch_api_key(session, authenticated.principal.key_id)
+    principal = authenticated.principal
+    request.state.workspace_id = workspace.public_id
+    request.state.key_id = principal.key_id
+    return Ctx(
+        request=request,
+        db=db,
+        settings=request.app.state.settings,
+        principal=principal,
+        workspace=workspace,
+        actor=Actor(type="api_key", id=ids.encode(ids.API_KEY, principal.key_id), door=door),
+    )
+
+
+def ctx_for(scope: str, door: str = "api") -> Callable[..., Awaitable[Ctx]]:
+    """Dependency for a native route needing ``scope``."""
+
+    async def dependency(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+        workspace: str | None = Header(
+            None,
+            alias=WORKSPACE_HEADER,
+            description="Workspace to act in (`ws_…`), for organization keys; default: the organization's first",
+        ),
+    ) -> Ctx:
+        return await authenticate_request(
+            request, credentials.credentials if credentials else None, workspace, scope, door
+        )
+
+    return dependency

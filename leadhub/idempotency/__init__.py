@@ -1,0 +1,1 @@
+"""Idempotency keys: a retried write returns the first answer and changes nothing."""

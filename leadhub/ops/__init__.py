@@ -1,0 +1,1 @@
+"""Operations: health and readiness probes, the offline API docs page."""
