@@ -10,10 +10,11 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from leadhub.core.errors import Conflict, DomainError, FieldError, IdempotencyReplay, Invalid
+from leadhub.core.errors import Conflict, DomainError, FieldError, IdempotencyReplay, Invalid, Unauthenticated
 from leadhub.core.validation import kind_of
 
 log = logging.getLogger("leadhub.errors")
@@ -84,10 +85,17 @@ def native_renderer(request: Request, exc: DomainError) -> Response:
 
 def _render(request: Request, exc: DomainError) -> Response:
     path = request.url.path
-    for prefix, renderer in _renderers:
-        if path.startswith(prefix):
-            return renderer(request, exc)
-    return native_renderer(request, exc)
+    renderer = next((r for prefix, r in _renderers if path.startswith(prefix)), native_renderer)
+    response = renderer(request, exc)
+    if isinstance(exc, Unauthenticated) and "www-authenticate" not in response.headers:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="leadhub"'
+    return response
+
+
+def _error(status: int, code: str, title: str, detail: str) -> DomainError:
+    err = DomainError(detail)
+    err.status, err.code, err.title = status, code, title
+    return err
 
 
 def install(app: FastAPI) -> None:
@@ -99,9 +107,7 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
-            err = DomainError("The request body is not valid JSON")
-            err.code, err.status, err.title = "invalid_json", 400, "Invalid JSON"
-            return _render(request, err)
+            return _render(request, _error(400, "invalid_json", "Invalid JSON", "The request body is not valid JSON"))
         return _render(request, Invalid(pydantic_errors(errors)))
 
     async def on_replay(_request: Request, exc: Exception) -> Response:
@@ -112,23 +118,36 @@ def install(app: FastAPI) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        err = DomainError(str(exc.detail))
-        err.status = exc.status_code
-        err.code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
-        err.title = str(exc.detail)
-        response = _render(request, err)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
+        response = _render(request, _error(exc.status_code, code, str(exc.detail), str(exc.detail)))
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
 
+    async def on_integrity_error(request: Request, exc: Exception) -> Response:
+        # Services turn the races they expect into Conflict; one that still reaches here is a concurrent
+        # write the caller can simply retry.
+        log.warning("integrity error on %s %s", request.method, request.url.path)
+        return _render(request, _error(409, "conflict", "Conflict", "A concurrent change conflicted; retry"))
+
+    async def on_operational_error(request: Request, exc: Exception) -> Response:
+        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+            response = _render(request, _error(503, "busy", "Service busy", "The database is busy; retry shortly"))
+            response.headers["Retry-After"] = "1"
+            return response
+        return await on_unexpected(request, exc)
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.error("unhandled error on %s %s", request.method, request.scope.get("route_path", "?"), exc_info=exc)
-        err = DomainError("An unexpected error occurred; it has been logged")
-        err.status, err.code, err.title = 500, "internal_error", "Internal server error"
-        return _render(request, err)
+        return _render(
+            request,
+            _error(500, "internal_error", "Internal server error", "An unexpected error occurred; it has been logged"),
+        )
 
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(IdempotencyReplay, on_replay)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(IntegrityError, on_integrity_error)
+    app.add_exception_handler(OperationalError, on_operational_error)
     app.add_exception_handler(Exception, on_unexpected)
