@@ -486,7 +486,9 @@ async def _retrying(session: AsyncSession, attempt: Callable[[], Awaitable[T]]) 
         except (IntegrityError, _Raced) as exc:
             events.discard_since(session, mark)
             if n == _RACE_RETRIES - 1:
-                raise exc.conflict if isinstance(exc, _Raced) else exc
+                if isinstance(exc, _Raced):
+                    raise exc.conflict from None
+                raise
     raise AssertionError("unreachable")
 
 
