@@ -227,8 +227,15 @@ def keys_list(org: OrgOption = None, database_url: DatabaseUrl = None, data_dir:
             for k in await auth.list_api_keys(session, organization.id)
         ]
 
-    table = Table("id", "prefix", "name", "scopes", "workspace", "last used", "state")
-    for row in _run(_settings(database_url, data_dir), work):
+    header = ["id", "prefix", "name", "scopes", "workspace", "last used", "state"]
+    rows = _run(_settings(database_url, data_dir), work)
+    if not console.is_terminal:
+        # A pipe or a script: whole ids one row per line (a table narrowed to 80 columns would cut them).
+        for row in [header, *rows]:
+            print("\t".join(row))
+        return
+    table = Table(*header)
+    for row in rows:
         table.add_row(*row)
     console.print(table)
 

@@ -54,7 +54,8 @@ def decode(prefix: str, text: str) -> uuid.UUID:
     head = f"{prefix}_"
     if text.startswith(head):
         tail = text[len(head) :].lower()
-        if len(tail) != 26 or tail[0] not in "01234567":
+        # 26 base32 digits carry 130 bits: the first may only hold the top 3 of the 128.
+        if len(tail) != 26 or _DECODE.get(tail[0], 32) > 7:
             raise InvalidId(prefix)
         n = 0
         for c in tail:
