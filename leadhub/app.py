@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from leadhub import __version__
 from leadhub.auth.api import router as admin_router
+from leadhub.compat import leadconnector, leads_v1, magicblocks
 from leadhub.config import Settings
 from leadhub.contacts.api import router as contacts_router
 from leadhub.custom_fields.api import router as custom_fields_router
@@ -72,5 +73,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     app.add_middleware(RequestId)
     for router in (ops_router, contacts_router, custom_fields_router, events_router, admin_router):
         app.include_router(router)
+    for dialect in (magicblocks, leads_v1, leadconnector):
+        app.include_router(dialect.router)
     app.mount("/docs/assets", swagger_static, name="docs-assets")
     return app

@@ -27,6 +27,8 @@ PROSPECT = "prs"
 WEBHOOK = "whk"
 EVENT = "evt"
 CUSTOM_FIELD = "cf"
+# Leads v1 (seed 001) presents contacts as `lead_…` over the same UUID; `con_…` resolves there too.
+LEAD = "lead"
 
 
 class InvalidId(ValueError):
