@@ -23,6 +23,8 @@ from leadhub.http.middleware import BodySizeLimit, RequestId
 from leadhub.idempotency import service as idempotency
 from leadhub.ops.api import router as ops_router
 from leadhub.ops.api import swagger_static
+from leadhub.webhooks.api import router as webhooks_router
+from leadhub.webhooks.dispatcher import Dispatcher, Options
 
 log = logging.getLogger("leadhub")
 _MAINTENANCE_EVERY_SECONDS = 600
@@ -53,9 +55,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_maintenance(database)) if background else None
+        # On SQLite (one machine) the webhook dispatcher runs inside `serve`; on PostgreSQL `leadhub worker` does.
+        stop = asyncio.Event()
+        dispatcher = (
+            asyncio.create_task(Dispatcher(database, Options(allow_private=settings.webhook_allow_private)).run(stop))
+            if background and database.is_sqlite
+            else None
+        )
         try:
             yield
         finally:
+            stop.set()
+            if dispatcher is not None:
+                await dispatcher
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -71,7 +83,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     errors.install(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestId)
-    for router in (ops_router, contacts_router, custom_fields_router, events_router, admin_router):
+    for router in (ops_router, contacts_router, custom_fields_router, events_router, webhooks_router, admin_router):
         app.include_router(router)
     for dialect in (magicblocks, leads_v1, leadconnector):
         app.include_router(dialect.router)

@@ -1,4 +1,4 @@
-"""Command line: serve, init, keys, workspaces."""
+"""Command line: serve, worker, init, keys, workspaces."""
 
 from __future__ import annotations
 
@@ -132,6 +132,53 @@ def serve(
         log_level=log_level,
         proxy_headers=True,
     )
+
+
+@app.command()
+def worker(
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Deliveries claimed per pass")] = 50,
+    lease_seconds: Annotated[
+        float, typer.Option(min=1, help="How long a claim holds before another worker may take it over")
+    ] = 60,
+    poll_interval: Annotated[float, typer.Option(min=0.01, help="Seconds to wait when nothing is due")] = 0.25,
+    timeout: Annotated[float, typer.Option(min=0.1, help="HTTP timeout per attempt, seconds")] = 10,
+) -> None:
+    """Deliver webhooks: claim due deliveries, sign, post, retry. Run any number side by side on PostgreSQL."""
+    import signal
+    from datetime import timedelta
+
+    from leadhub.webhooks.dispatcher import Dispatcher, Options
+
+    settings = _settings(database_url, data_dir)
+    if timeout >= lease_seconds:
+        console.print("[red]error:[/red] --lease-seconds must exceed --timeout")
+        raise typer.Exit(2)
+    options = Options(
+        batch_size=batch_size,
+        lease=timedelta(seconds=lease_seconds),
+        timeout_seconds=timeout,
+        poll_interval_seconds=poll_interval,
+        allow_private=settings.webhook_allow_private,
+    )
+
+    async def main() -> None:
+        db = Database(settings.resolved_database_url)
+        try:
+            await migrate.upgrade(db)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            dispatcher = Dispatcher(db, options)
+            print(f"leadhub worker {dispatcher.name}: ready", flush=True)
+            await dispatcher.run(stop)
+            print(f"leadhub worker {dispatcher.name}: stopped", flush=True)
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""The unit of work every door uses: one transaction, its events written just before commit."""
+"""The unit of work every door uses: one transaction, its events and their webhook outbox rows written
+just before commit."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.db.engine import Database
 from leadhub.events import service as events
+from leadhub.webhooks import outbox
 
 
 async def commit(session: AsyncSession) -> None:
-    """Write the transaction's queued events, then commit change and events together."""
-    await events.flush(session)
+    """Write the transaction's queued events and their deliveries, then commit all of it together."""
+    written = await events.flush(session)
+    if written:
+        await outbox.enqueue(session, written)
     await session.commit()
 
 

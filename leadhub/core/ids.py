@@ -25,6 +25,8 @@ TASK = "task"
 CAMPAIGN = "cpg"
 PROSPECT = "prs"
 WEBHOOK = "whk"
+DELIVERY = "dlv"
+ATTEMPT = "att"
 EVENT = "evt"
 CUSTOM_FIELD = "cf"
 # Leads v1 (seed 001) presents contacts as `lead_…` over the same UUID; `con_…` resolves there too.

@@ -6,19 +6,23 @@ from leadhub.custom_fields.models import CustomFieldDefinition
 from leadhub.db.base import Base
 from leadhub.events.models import Event
 from leadhub.idempotency.models import IdempotencyKey
+from leadhub.webhooks.models import Attempt, Delivery, WebhookEndpoint
 
 metadata = Base.metadata
 
 __all__ = [
     "ApiKey",
+    "Attempt",
     "Contact",
     "ContactEmail",
     "ContactPhone",
     "ContactTag",
     "CustomFieldDefinition",
+    "Delivery",
     "Event",
     "IdempotencyKey",
     "Organization",
+    "WebhookEndpoint",
     "Workspace",
     "metadata",
 ]

@@ -9,7 +9,7 @@ from leadhub.core import ids
 from leadhub.core.pagination import Page
 from leadhub.events.models import Event
 
-_RESOURCE_PREFIX = {"contact": ids.CONTACT, "custom_field": ids.CUSTOM_FIELD}
+_RESOURCE_PREFIX = {"contact": ids.CONTACT, "custom_field": ids.CUSTOM_FIELD, "webhook_endpoint": ids.WEBHOOK}
 
 
 class EventActor(BaseModel):
