@@ -20,7 +20,7 @@ from leadhub.contacts.schemas import (
 )
 from leadhub.core.errors import FieldError, Invalid, NotFound
 from leadhub.core.pagination import MAX_LIMIT, PageRequest
-from leadhub.core.validation import ValidationFailure, kind_of, normalize_email, normalize_phone
+from leadhub.core.validation import ValidationFailure, has_nul, kind_of, normalize_email, normalize_phone
 from leadhub.events import service as events
 from leadhub.events.schemas import EventList, event_page
 from leadhub.http.context import Ctx, ctx_for, serialize
@@ -84,6 +84,16 @@ async def list_contacts(
         filters.phone = normalize_phone(phone, ctx.workspace.default_region) if phone is not None else None
     except ValidationFailure as exc:
         errors.append(FieldError("phone", exc.rule, exc.message, kind_of(phone)))
+    for name, values in (
+        ("status", status),
+        ("source", [source]),
+        ("tag", tag),
+        ("custom_field", custom_field),
+        ("q", [q]),
+    ):
+        # PostgreSQL cannot compare text holding U+0000; refuse it here rather than fail in the query.
+        if any(v is not None and has_nul(v) for v in values or []):
+            errors.append(FieldError(name, "nul_character", "must not contain the NUL character (U+0000)", "string"))
     for item in custom_field or []:
         key, sep, value = item.partition(":")
         if not sep or not key:

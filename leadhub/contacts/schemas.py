@@ -3,12 +3,14 @@ differs is only what an absent field means, which the service decides from ``mod
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError, to_json
 
-from leadhub.core.validation import Country, Email, FlexibleDate, TimeZone
+from leadhub.core.validation import Country, Email, FlexibleDate, TimeZone, UtcDateTime, reject_nul
 
 STATUSES = ("new", "contacted", "qualified", "converted", "lost", "follow_up")
 DND_CHANNELS = ("call", "email", "sms", "whatsapp", "gmb", "fb")
@@ -18,6 +20,10 @@ MAX_EMAILS = 20
 MAX_PHONES = 20
 MAX_TAGS = 100
 MAX_CUSTOM_FIELDS = 200
+# An untyped custom-field value is stored as given; these bounds keep it a value, not a document (a deeply
+# nested one also broke serialization of the answer: a 500).
+MAX_CUSTOM_VALUE_BYTES = 20_000
+MAX_CUSTOM_VALUE_DEPTH = 8
 MAX_TEXT = 20_000
 
 Status = Literal["new", "contacted", "qualified", "converted", "lost", "follow_up"]
@@ -25,6 +31,35 @@ Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 CustomKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _nests_deeper(value: Any, levels: int) -> bool:
+    """True when ``value`` nests lists/objects more than ``levels`` deep (stops looking past the limit)."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+    if children is None:
+        return False
+    return levels == 0 or any(_nests_deeper(child, levels - 1) for child in children)
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return any(_has_non_finite(child) for child in children)
+
+
+def _bounded_value(value: Any) -> Any:
+    if _nests_deeper(value, MAX_CUSTOM_VALUE_DEPTH):
+        raise PydanticCustomError("max_depth", f"must nest at most {MAX_CUSTOM_VALUE_DEPTH} levels of lists or objects")
+    # JSON has no NaN or Infinity (PostgreSQL's jsonb refuses them), though the parser lets them through.
+    if _has_non_finite(value):
+        raise PydanticCustomError("finite_number", "numbers must be finite")
+    if len(to_json(value)) > MAX_CUSTOM_VALUE_BYTES:
+        raise PydanticCustomError("max_length", f"must be at most {MAX_CUSTOM_VALUE_BYTES} bytes as JSON")
+    return value
+
+
+CustomValue = Annotated[Any, AfterValidator(_bounded_value)]
 
 
 def _past_date(value: date) -> date:
@@ -35,6 +70,11 @@ def _past_date(value: date) -> date:
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return reject_nul(value)
 
 
 class EmailIn(_In):
@@ -103,7 +143,7 @@ class ContactIn(_In):
     source: Short | None = None
     status: Status | None = None
     tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] | None = None
-    custom_fields: dict[CustomKey, Any] | None = None
+    custom_fields: dict[CustomKey, CustomValue] | None = None
     dnd: bool | None = None
     dnd_settings: DndSettings | None = None
     consent: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")], ConsentEntry] | None = None
@@ -111,8 +151,8 @@ class ContactIn(_In):
     user_knowledge: LongText | None = None
     notes: LongText | None = None
     assigned_to: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    first_seen: datetime | None = None
-    last_seen: datetime | None = None
+    first_seen: UtcDateTime | None = None
+    last_seen: UtcDateTime | None = None
     session_count: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
 
     @field_validator("custom_fields")

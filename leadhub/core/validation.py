@@ -4,7 +4,7 @@ time zones and dates. Every normalizer is idempotent and raises only ``Validatio
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 from zoneinfo import available_timezones
@@ -21,6 +21,8 @@ MAX_PHONE_INPUT_LENGTH = 40
 # Dates of seed 004 (LeadConnector's dateOfBirth), besides ISO 8601.
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m-%d-%Y", "%Y.%m.%d", "%m.%d.%Y")
 _DATE_SHAPE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$")
+# An ISO 8601 date-time (what JavaScript's toISOString sends for a date); its calendar date is kept as written.
+_DATETIME_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 # Names people write that ISO 3166 does not list.
 _COUNTRY_ALIASES = {
@@ -186,9 +188,38 @@ def parse_date(value: str | date) -> date:
                 return datetime.strptime(text, fmt).date()
             except ValueError:
                 continue
+    if len(text) <= 40 and _DATETIME_SHAPE.match(text):
+        try:
+            return datetime.fromisoformat(text).date()
+        except ValueError:
+            pass
     raise ValidationFailure(
         "date", "must be a date: YYYY-MM-DD, YYYY/MM/DD, MM/DD/YYYY, MM-DD-YYYY, YYYY.MM.DD or MM.DD.YYYY"
     )
+
+
+def to_utc(value: datetime) -> datetime:
+    """The same instant in UTC (a time without an offset is read as UTC), so an answer shows what a
+    later read shows."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def has_nul(value: Any) -> bool:
+    """True when a string anywhere in ``value`` (object keys included) holds U+0000."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def reject_nul(value: Any) -> Any:
+    """Refuse U+0000 in any string: PostgreSQL text and jsonb cannot hold it, so both engines refuse it."""
+    if has_nul(value):
+        raise PydanticCustomError("nul_character", "must not contain the NUL character (U+0000)")
+    return value
 
 
 def _pydantic(fn: Any) -> Any:
@@ -207,3 +238,4 @@ Email = Annotated[str, AfterValidator(_pydantic(normalize_email))]
 Country = Annotated[str, AfterValidator(_pydantic(normalize_country))]
 TimeZone = Annotated[str, AfterValidator(_pydantic(normalize_timezone))]
 FlexibleDate = Annotated[date, BeforeValidator(_pydantic(parse_date))]
+UtcDateTime = Annotated[datetime, AfterValidator(to_utc)]

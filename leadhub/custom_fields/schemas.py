@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from leadhub.core.validation import reject_nul
 
 FIELD_TYPES = ("text", "number", "date", "boolean", "select", "multiselect")
 FieldType = Literal["text", "number", "date", "boolean", "select", "multiselect"]
@@ -12,16 +14,23 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Option = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class CustomFieldCreate(BaseModel):
+class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return reject_nul(value)
+
+
+class CustomFieldCreate(_In):
     key: Key
     label: Label
     type: FieldType
     options: Annotated[list[Option], Field(max_length=500)] = []
 
 
-class CustomFieldPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CustomFieldPatch(_In):
     label: Label | None = None
     type: FieldType | None = None
     options: Annotated[list[Option], Field(max_length=500)] | None = None

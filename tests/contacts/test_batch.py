@@ -1,0 +1,95 @@
+"""POST /v1/contacts/batch: up to 1,000 items, each answered on its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Tenant
+from tests.contacts.support import create_contact, field_rules, problem, workspace_events
+
+
+async def _batch(client: httpx.AsyncClient, tenant: Tenant, body: dict[str, Any]) -> dict[str, Any]:
+    response = await client.post("/v1/contacts/batch", json=body, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def test_one_bad_item_does_not_sink_the_others(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    owner = await create_contact(client, tenant, {"email": "taken@example.com"})
+    items = [
+        {"email": "one@example.com"},
+        {"email": "not an email", "status": "asleep"},
+        {"email": "TAKEN@example.com"},
+        {"email": "two@example.com", "phone": "+14155550170"},
+        {"phone": "415-555-0170"},
+        {"email": "three@example.com", "bogus": 1},
+    ]
+
+    result = await _batch(client, tenant, {"mode": "create", "items": items})
+
+    statuses = [(r["index"], r["status"]) for r in result["results"]]
+    assert statuses == [(0, "created"), (1, "error"), (2, "error"), (3, "created"), (4, "error"), (5, "error")]
+    assert (result["created"], result["updated"], result["failed"]) == (2, 0, 4)
+    bad, taken, phone_taken, extra = (result["results"][i]["error"] for i in (1, 2, 4, 5))
+    assert bad["code"] == "validation_error"
+    assert field_rules(bad) == {"email": "email", "status": "literal_error"}
+    assert (taken["code"], taken["existing_id"]) == ("duplicate_email", owner["id"])
+    assert (phone_taken["code"], phone_taken["existing_id"]) == ("duplicate_phone", result["results"][3]["id"])
+    assert field_rules(extra) == {"bogus": "extra_forbidden"}
+
+    for index in (0, 3):
+        contact_id = result["results"][index]["id"]
+        assert (await client.get(f"/v1/contacts/{contact_id}", headers=tenant.headers)).status_code == 200
+    created_events = await workspace_events(client, tenant, "contact.created")
+    assert sorted(e["resource_id"] for e in created_events) == sorted(
+        [owner["id"], result["results"][0]["id"], result["results"][3]["id"]]
+    )
+
+
+async def test_upsert_mode_creates_and_updates(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    existing = await create_contact(client, tenant, {"email": "known@example.com", "tags": ["a"]})
+    items = [
+        {"email": "KNOWN@example.com", "tags": ["b"]},
+        {"email": "unknown@example.com"},
+        {"email": "unknown@example.com", "title": "Second mention"},
+    ]
+
+    result = await _batch(client, tenant, {"mode": "upsert", "items": items})
+
+    assert [r["status"] for r in result["results"]] == ["updated", "created", "updated"]
+    assert result["results"][0]["id"] == existing["id"]
+    assert result["results"][1]["id"] == result["results"][2]["id"]
+    known = (await client.get(f"/v1/contacts/{existing['id']}", headers=tenant.headers)).json()
+    assert known["tags"] == ["a", "b"]
+    updated_events = await workspace_events(client, tenant, "contact.updated")
+    assert len(updated_events) == 2
+
+
+async def test_a_batch_of_1000_is_accepted(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    items = [{"email": f"bulk{i}@example.com"} for i in range(1000)]
+    result = await _batch(client, tenant, {"mode": "create", "items": items})
+    assert result["created"] == 1000 and result["failed"] == 0
+    assert [r["index"] for r in result["results"]] == list(range(1000))
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"mode": "create", "items": [{}] * 1001}, "items"),
+        ({"mode": "create", "items": []}, "items"),
+        ({"mode": "replace", "items": [{}]}, "mode"),
+        ({"items": [{}], "extra": True}, "extra"),
+        ({"mode": "create", "items": ["not an object"]}, "items[0]"),
+    ],
+)
+async def test_a_malformed_batch_is_refused_whole(
+    client: httpx.AsyncClient, tenant: Tenant, body: dict[str, Any], field: str
+) -> None:
+    response = await client.post("/v1/contacts/batch", json=body, headers=tenant.headers)
+    assert field in field_rules(problem(response, 422))
+    listing = (await client.get("/v1/contacts", headers=tenant.headers)).json()
+    assert listing["data"] == []
