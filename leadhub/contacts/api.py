@@ -16,6 +16,7 @@ from leadhub.contacts.schemas import (
     ContactIn,
     ContactList,
     ContactOut,
+    Status,
     TagsIn,
 )
 from leadhub.core.errors import FieldError, Invalid, NotFound
@@ -53,7 +54,7 @@ async def list_contacts(
     limit: Limit = 50,
     cursor: Cursor = None,
     sort: Annotated[str, Query(description="created_at, -created_at, updated_at or -updated_at")] = "-created_at",
-    status: Annotated[list[str] | None, Query(description="Lifecycle status; repeat for any of several")] = None,
+    status: Annotated[list[Status] | None, Query(description="Lifecycle status; repeat for any of several")] = None,
     source: str | None = None,
     tag: Annotated[list[str] | None, Query(description="Has this tag; repeat for all of several")] = None,
     email: str | None = None,

@@ -146,7 +146,10 @@ class ContactIn(_In):
     custom_fields: dict[CustomKey, CustomValue] | None = None
     dnd: bool | None = None
     dnd_settings: DndSettings | None = None
-    consent: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")], ConsentEntry] | None = None
+    # Per purpose; null deletes a purpose, as in every other object of a patch.
+    consent: (
+        dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")], ConsentEntry | None] | None
+    ) = None
     is_test: bool | None = None
     user_knowledge: LongText | None = None
     notes: LongText | None = None

@@ -445,7 +445,10 @@ def _merge_objects(contact: Contact, data: ContactIn, mode: Mode) -> None:
     if data.consent is not None:
         consent = dict(contact.consent)
         for purpose, entry in data.consent.items():
-            consent[purpose] = entry.model_dump(mode="json", exclude_none=True)
+            if entry is None:
+                consent.pop(purpose, None)
+            else:
+                consent[purpose] = entry.model_dump(mode="json", exclude_none=True)
         contact.consent = consent
 
 

@@ -164,3 +164,11 @@ async def test_bad_filters_are_422_naming_the_parameter(
 ) -> None:
     response = await client.get("/v1/contacts", params=params, headers=tenant.headers)
     assert list(field_rules(problem(response, 422))) == [field]
+
+
+async def test_listing_with_an_unknown_status_is_refused_naming_the_parameter(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.get("/v1/contacts", params={"status": "bogus"}, headers=tenant.headers)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "status[0]"

@@ -208,3 +208,15 @@ async def test_the_phone_shorthand_alone_replaces_only_the_primary_phone(
         {"number": "+14155550145", "type": "other", "primary": True},
         {"number": "+14155550144", "type": "other", "primary": False},
     ]
+
+
+async def test_patch_consent_null_deletes_that_purpose_only(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    consent = {"sms": {"granted": True, "source": "form"}, "email": {"granted": False}}
+    created = await client.post(
+        "/v1/contacts", json={"email": "consent@example.com", "consent": consent}, headers=tenant.headers
+    )
+    patched = await client.patch(
+        f"/v1/contacts/{created.json()['id']}", json={"consent": {"sms": None}}, headers=tenant.headers
+    )
+    assert patched.status_code == 200
+    assert patched.json()["consent"] == {"email": {"granted": False}}
