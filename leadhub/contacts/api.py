@@ -68,7 +68,7 @@ async def list_contacts(
 ) -> Response:
     errors: list[FieldError] = []
     filters = service.ContactFilters(
-        status=status or [],
+        status=[str(s) for s in status or []],
         source=source,
         tags=tag or [],
         q=q,
