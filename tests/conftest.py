@@ -20,6 +20,7 @@ from leadhub.auth import service as auth
 from leadhub.config import Settings
 from leadhub.db import migrate
 from leadhub.db.engine import Database
+from leadhub.uow import unit_of_work
 
 ENGINE = os.environ.get("LEADHUB_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get("LEADHUB_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -91,20 +92,20 @@ class Tenant:
 
     async def make_key(self, scopes: list[str], *, workspace: bool = False) -> str:
         """A new key of this tenant: bound to its workspace, or an organization key."""
-        async with self.db.transaction() as session:
+        async with unit_of_work(self.db) as session:
             _, raw = await auth.create_api_key(
                 session, self.org_id, workspace_id=self.ws_id if workspace else None, name="test", scopes=scopes
             )
         return raw
 
     async def add_workspace(self, name: str = "second") -> str:
-        async with self.db.transaction() as session:
+        async with unit_of_work(self.db) as session:
             ws = await auth.create_workspace(session, self.org_id, name, self.region)
         return ws.public_id
 
 
 async def new_tenant(db: Database, region: str | None = "US") -> Tenant:
-    async with db.transaction() as session:
+    async with unit_of_work(db) as session:
         org = await auth.create_organization(session, f"org {uuid.uuid4().hex[:6]}")
         ws = await auth.create_workspace(session, org.id, "main", region)
         _, raw = await auth.create_api_key(session, org.id, workspace_id=None, name="admin", scopes=["admin"])

@@ -33,6 +33,7 @@ from leadhub.core import clock, ids
 from leadhub.db import migrate
 from leadhub.db.engine import Database
 from leadhub.events import service as events
+from leadhub.uow import unit_of_work
 from leadhub.webhooks import signing
 from leadhub.webhooks.models import WebhookEndpoint
 
@@ -133,7 +134,7 @@ async def main() -> None:
         db = Database(url)
         try:
             await migrate.upgrade(db)
-            async with db.transaction() as session:
+            async with unit_of_work(db) as session:
                 org = await auth.create_organization(session, "bench")
                 ws = await auth.create_workspace(session, org.id, "bench", "US")
                 now = clock.now()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +48,6 @@ class Database:
     def read_session(self) -> AsyncSession:
         """A session for reads only (on SQLite it does not take the write lock)."""
         return self._reader()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """Open a writing session, commit on success, roll back on error."""
-        async with self.session() as session, session.begin():
-            yield session
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

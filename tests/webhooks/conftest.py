@@ -28,6 +28,7 @@ from leadhub.app import create_app
 from leadhub.config import Settings
 from leadhub.core import clock
 from leadhub.db.engine import Database
+from leadhub.uow import unit_of_work
 from leadhub.webhooks.dispatcher import Dispatcher, Options
 from leadhub.webhooks.models import OPEN_STATES, Delivery, WebhookEndpoint
 from tests.conftest import Tenant
@@ -220,7 +221,7 @@ async def deliveries(
 async def quiet_outbox(database: Database) -> None:
     """Each test starts with no other test's endpoint enabled or delivery open (the database is shared
     by the session, and the dispatcher claims across workspaces)."""
-    async with database.transaction() as session:
+    async with unit_of_work(database) as session:
         await session.execute(
             update(Delivery).where(Delivery.status.in_(OPEN_STATES)).values(status="failed", next_attempt_at=None)
         )
