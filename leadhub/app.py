@@ -12,17 +12,21 @@ from fastapi import FastAPI
 
 from leadhub import __version__
 from leadhub.auth.api import router as admin_router
+from leadhub.companies.api import router as companies_router
 from leadhub.compat import leadconnector, leads_v1, magicblocks
 from leadhub.config import Settings
 from leadhub.contacts.api import router as contacts_router
 from leadhub.custom_fields.api import router as custom_fields_router
 from leadhub.db.engine import Database
+from leadhub.deals.api import router as deals_router
 from leadhub.events.api import router as events_router
 from leadhub.http import errors
 from leadhub.http.middleware import BodySizeLimit, RequestId
 from leadhub.idempotency import service as idempotency
 from leadhub.ops.api import router as ops_router
 from leadhub.ops.api import swagger_static
+from leadhub.pipelines.api import router as pipelines_router
+from leadhub.tasks.api import router as tasks_router
 from leadhub.webhooks.api import router as webhooks_router
 from leadhub.webhooks.dispatcher import Dispatcher, Options
 
@@ -84,6 +88,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestId)
     for router in (ops_router, contacts_router, custom_fields_router, events_router, webhooks_router, admin_router):
+        app.include_router(router)
+    for router in (companies_router, pipelines_router, deals_router, tasks_router):
         app.include_router(router)
     for dialect in (magicblocks, leads_v1, leadconnector):
         app.include_router(dialect.router)

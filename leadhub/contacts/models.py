@@ -21,6 +21,7 @@ class Contact(Base):
         Index("ix_contacts_ws_updated", "workspace_id", "updated_at", "id"),
         Index("ix_contacts_ws_status", "workspace_id", "status"),
         Index("ix_contacts_ws_source", "workspace_id", "source"),
+        Index("ix_contacts_ws_company", "workspace_id", "company_id"),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), primary_key=True)
@@ -30,6 +31,8 @@ class Contact(Base):
     last_name: Mapped[str | None] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(400))
     company_name: Mapped[str | None] = mapped_column(String(300))
+    # The linked company (companies/); no foreign key, so deleting a company unlinks rather than blocks.
+    company_id: Mapped[uuid.UUID | None]
     title: Mapped[str | None] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(2048))
     address_line1: Mapped[str | None] = mapped_column(String(300))

@@ -134,6 +134,7 @@ class ContactIn(_In):
     emails: Annotated[list[EmailIn], Field(max_length=MAX_EMAILS)] | None = None
     phones: Annotated[list[PhoneIn], Field(max_length=MAX_PHONES)] | None = None
     company_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+    company_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
     title: Short | None = None
     website: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048, pattern=r"^\S+$")] | None = None
     address: AddressIn | None = None
@@ -196,6 +197,7 @@ class ContactOut(BaseModel):
     emails: list[EmailOut]
     phones: list[PhoneOut]
     company_name: str | None
+    company_id: str | None = None
     title: str | None
     website: str | None
     address: AddressOut | None

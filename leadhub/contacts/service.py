@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.auth.models import Workspace
 from leadhub.auth.principal import Actor
+from leadhub.companies import service as companies
 from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
 from leadhub.contacts.names import join_parts, name_from_email, split_name
 from leadhub.contacts.schemas import (
@@ -35,7 +36,9 @@ from leadhub.core.errors import Conflict, DomainError, FieldError, Invalid, NotF
 from leadhub.core.pagination import Page, PageRequest, decode_cursor, encode_cursor
 from leadhub.core.validation import ValidationFailure, kind_of, normalize_email, normalize_phone
 from leadhub.custom_fields import service as custom_fields
+from leadhub.deals import service as deals
 from leadhub.events import service as events
+from leadhub.tasks import service as tasks
 
 Mode = Literal["create", "patch", "upsert"]
 T = TypeVar("T")
@@ -120,6 +123,7 @@ def to_out(c: Contact) -> ContactOut:
         emails=[EmailOut(address=e.address, type=e.type, primary=e.is_primary) for e in c.emails],
         phones=[PhoneOut(number=p.number, type=p.type, primary=p.is_primary) for p in c.phones],
         company_name=c.company_name,
+        company_id=ids.encode(ids.COMPANY, c.company_id) if c.company_id else None,
         title=c.title,
         website=c.website,
         address=AddressOut(**{a: getattr(c, f"address_{a}") for a in _ADDRESS}) if has_address else None,
@@ -386,6 +390,7 @@ async def _apply(session: AsyncSession, ws: Workspace, contact: Contact, data: C
                 errors.append(FieldError(f"custom_fields.{key}", exc.rule, exc.message, kind_of(value)))
     if errors:
         raise Invalid(errors)
+    company_key = await companies.reference(session, ws.id, data.company_id, "company_id")
     await _check_owners(
         session,
         ws.id,
@@ -418,6 +423,11 @@ async def _apply(session: AsyncSession, ws: Workspace, contact: Contact, data: C
         contact.tag_rows = []
     _apply_names(contact, data, mode, emails_changed=emails is not None)
     contact.search_text = _search_text(contact)
+    if "company_id" in given:
+        contact.company_id = company_key
+    elif mode == "create":
+        # A work email links the new contact to the company of its domain (never a free-mail domain).
+        contact.company_id = await companies.company_for_email(session, ws.id, contact.primary_email)
 
 
 def _merge_objects(contact: Contact, data: ContactIn, mode: Mode) -> None:
@@ -604,6 +614,8 @@ async def upsert(session: AsyncSession, ws: Workspace, actor: Actor, data: Conta
 async def delete(session: AsyncSession, ws: Workspace, actor: Actor, contact_id: str) -> None:
     contact = await get(session, ws, contact_id)
     payload = snapshot(contact)
+    await deals.forget_contact(session, ws.id, contact.id)
+    await tasks.forget_contact(session, ws.id, contact.id)
     await session.delete(contact)
     await session.flush()
     events.record(

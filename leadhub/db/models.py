@@ -1,11 +1,15 @@
 """Every table, imported once so Alembic and the tests see the whole schema."""
 
 from leadhub.auth.models import ApiKey, Organization, Workspace
+from leadhub.companies.models import Company
 from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
 from leadhub.custom_fields.models import CustomFieldDefinition
 from leadhub.db.base import Base
+from leadhub.deals.models import Deal
 from leadhub.events.models import Event
 from leadhub.idempotency.models import IdempotencyKey
+from leadhub.pipelines.models import Pipeline, PipelineStage
+from leadhub.tasks.models import Task
 from leadhub.webhooks.models import Attempt, Delivery, WebhookEndpoint
 
 metadata = Base.metadata
@@ -13,15 +17,20 @@ metadata = Base.metadata
 __all__ = [
     "ApiKey",
     "Attempt",
+    "Company",
     "Contact",
     "ContactEmail",
     "ContactPhone",
     "ContactTag",
     "CustomFieldDefinition",
+    "Deal",
     "Delivery",
     "Event",
     "IdempotencyKey",
     "Organization",
+    "Pipeline",
+    "PipelineStage",
+    "Task",
     "WebhookEndpoint",
     "Workspace",
     "metadata",

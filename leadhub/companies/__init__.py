@@ -1,0 +1,1 @@
+"""Companies (accounts): firmographics, the domain that links work emails to them."""

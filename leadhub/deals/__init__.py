@@ -1,0 +1,1 @@
+"""Deals: pipeline opportunities (23blocks' "leads") with exact money and stage history."""

@@ -1,0 +1,1 @@
+"""Pipelines: ordered stages with default win probabilities; a default pipeline in every workspace."""
