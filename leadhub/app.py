@@ -21,11 +21,20 @@ from leadhub.db.engine import Database
 from leadhub.deals.api import router as deals_router
 from leadhub.events.api import router as events_router
 from leadhub.http import errors
+from leadhub.http.limits import JsonLimits, RequestLimits
 from leadhub.http.middleware import BodySizeLimit, RequestId
 from leadhub.idempotency import service as idempotency
+from leadhub.observability import tracing
+from leadhub.observability.api import router as metrics_router
+from leadhub.observability.logs import RequestLog
 from leadhub.ops.api import router as ops_router
 from leadhub.ops.api import swagger_static
 from leadhub.pipelines.api import router as pipelines_router
+from leadhub.privacy.api import router as privacy_router
+from leadhub.ratelimit import openapi as ratelimit_openapi
+from leadhub.ratelimit.api import router as ratelimit_router
+from leadhub.ratelimit.limiter import Limiter
+from leadhub.ratelimit.middleware import RateLimitHeaders
 from leadhub.tasks.api import router as tasks_router
 from leadhub.webhooks.api import router as webhooks_router
 from leadhub.webhooks.dispatcher import Dispatcher, Options
@@ -76,6 +85,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await limiter.close()
             if db is None:
                 await database.dispose()
 
@@ -84,14 +94,24 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     )
     app.state.settings = settings
     app.state.db = database
+    limiter = Limiter(settings, database)
+    app.state.limiter = limiter
     errors.install(app)
+    json_limits = JsonLimits(settings.max_json_depth, settings.max_json_items, settings.max_json_string)
+    app.add_middleware(RequestLimits, limits=json_limits, body_timeout=settings.body_timeout_seconds)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(RateLimitHeaders, limiter=limiter)
     app.add_middleware(RequestId)
+    app.add_middleware(RequestLog)
+    tracing.install(app, settings)
     for router in (ops_router, contacts_router, custom_fields_router, events_router, webhooks_router, admin_router):
         app.include_router(router)
     for router in (companies_router, pipelines_router, deals_router, tasks_router):
         app.include_router(router)
+    for router in (privacy_router, ratelimit_router, metrics_router):
+        app.include_router(router)
     for dialect in (magicblocks, leads_v1, leadconnector):
         app.include_router(dialect.router)
     app.mount("/docs/assets", swagger_static, name="docs-assets")
+    ratelimit_openapi.install(app)
     return app

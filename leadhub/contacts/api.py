@@ -27,6 +27,7 @@ from leadhub.events.schemas import EventList, event_page
 from leadhub.http.context import Ctx, ctx_for, serialize
 from leadhub.http.errors import pydantic_errors
 from leadhub.http.openapi import ERRORS
+from leadhub.privacy import service as privacy
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"], responses=ERRORS)
 read = ctx_for("contacts.read")
@@ -173,9 +174,22 @@ async def patch_contact(contact_id: str, body: ContactIn, ctx: Ctx = Depends(wri
 
 
 @router.delete("/{contact_id}", status_code=204, summary="Delete a contact")
-async def delete_contact(contact_id: str, ctx: Ctx = Depends(write)) -> Response:
+async def delete_contact(
+    contact_id: str,
+    ctx: Ctx = Depends(write),
+    erase: Annotated[
+        bool, Query(description="Erase the person's data everywhere (events, webhook replies), not only the record")
+    ] = False,
+    suppress: Annotated[
+        bool | None, Query(description="With erase: keep their emails/phones from being re-imported silently")
+    ] = None,
+) -> Response:
     async with ctx.write() as tx:
-        await service.delete(tx.session, ctx.workspace, ctx.actor, contact_id)
+        if erase:  # leadhub.privacy: GDPR/CCPA erasure
+            keep_out = ctx.settings.suppress_erased if suppress is None else suppress
+            await privacy.erase(tx.session, ctx.workspace, ctx.actor, contact_id, suppress=keep_out)
+        else:
+            await service.delete(tx.session, ctx.workspace, ctx.actor, contact_id)
         return tx.respond(None, 204)
 
 

@@ -38,6 +38,7 @@ from leadhub.core.validation import ValidationFailure, kind_of, normalize_email,
 from leadhub.custom_fields import service as custom_fields
 from leadhub.deals import service as deals
 from leadhub.events import service as events
+from leadhub.privacy import suppression
 from leadhub.tasks import service as tasks
 
 Mode = Literal["create", "patch", "upsert"]
@@ -272,6 +273,11 @@ async def _check_owners(
     session: AsyncSession, ws_id: uuid.UUID, contact_id: uuid.UUID | None, emails: list[_Entry], phones: list[_Entry]
 ) -> None:
     """409 when an email or phone already belongs to another contact of the workspace."""
+    # Erased people on the suppression list (leadhub.privacy) are not brought back silently; entries the
+    # contact already holds (empty path) are not new.
+    await suppression.refuse(
+        session, ws_id, [(e.path, e.value) for e in emails if e.path], [(p.path, p.value) for p in phones if p.path]
+    )
     if emails:
         rows = await session.execute(
             select(ContactEmail.address, ContactEmail.contact_id).where(

@@ -9,6 +9,8 @@ from leadhub.deals.models import Deal
 from leadhub.events.models import Event
 from leadhub.idempotency.models import IdempotencyKey
 from leadhub.pipelines.models import Pipeline, PipelineStage
+from leadhub.privacy.models import Suppression
+from leadhub.ratelimit.models import RateLimitBucket, RateLimitPolicy
 from leadhub.tasks.models import Task
 from leadhub.webhooks.models import Attempt, Delivery, WebhookEndpoint
 
@@ -30,6 +32,9 @@ __all__ = [
     "Organization",
     "Pipeline",
     "PipelineStage",
+    "RateLimitBucket",
+    "RateLimitPolicy",
+    "Suppression",
     "Task",
     "WebhookEndpoint",
     "Workspace",

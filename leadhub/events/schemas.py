@@ -9,7 +9,12 @@ from leadhub.core import ids
 from leadhub.core.pagination import Page
 from leadhub.events.models import Event
 
-_RESOURCE_PREFIX = {"contact": ids.CONTACT, "custom_field": ids.CUSTOM_FIELD, "webhook_endpoint": ids.WEBHOOK}
+_RESOURCE_PREFIX = {
+    "contact": ids.CONTACT,
+    "custom_field": ids.CUSTOM_FIELD,
+    "webhook_endpoint": ids.WEBHOOK,
+    "workspace": ids.WORKSPACE,
+}
 _RESOURCE_PREFIX.update(company=ids.COMPANY, pipeline=ids.PIPELINE, deal=ids.DEAL, task=ids.TASK)
 
 

@@ -137,6 +137,9 @@ async def authenticate_request(
     principal = authenticated.principal
     request.state.workspace_id = workspace.public_id
     request.state.key_id = principal.key_id
+    limiter = getattr(request.app.state, "limiter", None)
+    if limiter is not None:  # rate limits (leadhub.ratelimit): charged once the key and workspace are known
+        await limiter.enforce(request, principal, workspace)
     return Ctx(
         request=request,
         db=db,

@@ -92,6 +92,11 @@ def _render(request: Request, exc: DomainError) -> Response:
     return response
 
 
+def render_error(request: Request, exc: DomainError) -> Response:
+    """Render a domain error raised outside the routes (by middleware) in the format of the door it hit."""
+    return _render(request, exc)
+
+
 def _error(status: int, code: str, title: str, detail: str) -> DomainError:
     err = DomainError(detail)
     err.status, err.code, err.title = status, code, title

@@ -1,0 +1,1 @@
+"""Operations: structured request logs without personal data, Prometheus metrics, optional tracing."""

@@ -1,0 +1,1 @@
+"""Privacy: erasure, export, suppression of erased people, and the consent/DND outreach check."""
