@@ -36,6 +36,7 @@ from leadhub.ratelimit.api import router as ratelimit_router
 from leadhub.ratelimit.limiter import Limiter
 from leadhub.ratelimit.middleware import RateLimitHeaders
 from leadhub.tasks.api import router as tasks_router
+from leadhub.web import install as install_web
 from leadhub.webhooks.api import router as webhooks_router
 from leadhub.webhooks.dispatcher import Dispatcher, Options
 
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         app.include_router(router)
     for dialect in (magicblocks, leads_v1, leadconnector):
         app.include_router(dialect.router)
+    install_web(app)
     app.mount("/docs/assets", swagger_static, name="docs-assets")
     ratelimit_openapi.install(app)
     return app

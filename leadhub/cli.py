@@ -25,8 +25,10 @@ from leadhub.db.engine import Database
 app = typer.Typer(help="leadhub: lead and contact management service.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 workspaces_app = typer.Typer(help="Create and list workspaces.", no_args_is_help=True)
+users_app = typer.Typer(help="Create and list web-app users.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(workspaces_app, name="workspaces")
+app.add_typer(users_app, name="users")
 console = Console()
 T = TypeVar("T")
 
@@ -88,6 +90,8 @@ def _announce(settings: Settings, boot: auth.Bootstrap) -> None:
     print(f"    {boot.raw_key}", flush=True)
     print("  use it:", flush=True)
     print(f"    curl -H 'Authorization: Bearer {boot.raw_key}' {base}/v1/contacts", flush=True)
+    print(f"  web app: {base}/app/ (sign in after creating your account:", flush=True)
+    print("    leadhub users create you@example.com --role owner)", flush=True)
 
 
 async def _prepare(settings: Settings) -> auth.Bootstrap | None:
@@ -296,6 +300,61 @@ def keys_revoke(key_id: str, org: OrgOption = None, database_url: DatabaseUrl = 
         return (await auth.revoke_api_key(session, organization.id, key_id)).public_id
 
     print(f"revoked {_run(_settings(database_url, data_dir), work)}")
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    role: Annotated[str, typer.Option(help="owner, admin, member or read_only")] = "member",
+    workspace: Annotated[
+        list[str] | None,
+        typer.Option(help="A workspace (ws_…) a member or read-only user works in; repeat for several"),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(envvar="LEADHUB_USER_PASSWORD", help="Password (default: asked for, or generated and printed)"),
+    ] = None,
+    org: OrgOption = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a user who signs in to the web app at /app/."""
+    import secrets
+    import sys
+
+    from leadhub.users import service as users
+
+    generated = False
+    if password is None:
+        if sys.stdin.isatty():
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password, generated = secrets.token_urlsafe(15), True
+
+    async def work(session: AsyncSession) -> str:
+        organization = await _organization(session, org)
+        user = await users.create_user(
+            session, organization.id, email=email, password=password or "", role=role, workspaces=workspace, name=name
+        )
+        return f"{user.public_id}\t{user.email}\t{user.role}"
+
+    print(_run(_settings(database_url, data_dir), work))
+    if generated:
+        print(f"password (shown once): {password}")
+
+
+@users_app.command("list")
+def users_list(org: OrgOption = None, database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Print the id, email and role of each user."""
+    from leadhub.users import service as users
+
+    async def work(session: AsyncSession) -> list[tuple[str, str, str]]:
+        organization = await _organization(session, org)
+        return [(u.public_id, u.email, u.role) for u in await users.list_users(session, organization.id)]
+
+    for public_id, email, role in _run(_settings(database_url, data_dir), work):
+        print(f"{public_id}\t{email}\t{role}")
 
 
 def main() -> None:

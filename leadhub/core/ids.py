@@ -30,6 +30,8 @@ DELIVERY = "dlv"
 ATTEMPT = "att"
 EVENT = "evt"
 CUSTOM_FIELD = "cf"
+USER = "usr"
+SAVED_VIEW = "view"
 # Leads v1 (seed 001) presents contacts as `lead_…` over the same UUID; `con_…` resolves there too.
 LEAD = "lead"
 

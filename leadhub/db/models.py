@@ -12,6 +12,7 @@ from leadhub.pipelines.models import Pipeline, PipelineStage
 from leadhub.privacy.models import Suppression
 from leadhub.ratelimit.models import RateLimitBucket, RateLimitPolicy
 from leadhub.tasks.models import Task
+from leadhub.users.models import SavedView, User, WebSession, WorkspaceMember
 from leadhub.webhooks.models import Attempt, Delivery, WebhookEndpoint
 
 metadata = Base.metadata
@@ -34,9 +35,13 @@ __all__ = [
     "PipelineStage",
     "RateLimitBucket",
     "RateLimitPolicy",
+    "SavedView",
     "Suppression",
     "Task",
+    "User",
+    "WebSession",
     "WebhookEndpoint",
     "Workspace",
+    "WorkspaceMember",
     "metadata",
 ]

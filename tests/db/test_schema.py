@@ -13,7 +13,7 @@ from leadhub.db.engine import Database
 from leadhub.db.models import metadata
 
 # Tables above the tenants: a workspace row *is* a tenant, and keys may span an organization's workspaces.
-CONTROL_PLANE = {"organizations", "workspaces", "api_keys", "alembic_version"}
+CONTROL_PLANE = {"organizations", "workspaces", "api_keys", "users", "web_sessions", "alembic_version"}
 
 
 def _tables_and_keys(sync_conn: Any) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""Web-app users: accounts, roles, sessions, saved views."""

@@ -1,0 +1,7 @@
+"""(placeholder)"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/app/{ws_id}", include_in_schema=False)

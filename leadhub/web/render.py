@@ -1,0 +1,83 @@
+"""Jinja2 rendering for the web door: one environment, the messages catalogue as ``_``, and the security
+headers every page carries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from starlette.responses import HTMLResponse, Response
+
+from leadhub.web import messages
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+# Scripts and styles come only from our own origin: no inline script, no third party, no framing.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _day(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def _query(params: dict[str, Any], **changes: Any) -> str:
+    """A query string from ``params`` with ``changes`` applied (``None`` removes a key); lists repeat the key."""
+    merged = {**params, **changes}
+    pairs: list[tuple[str, str]] = []
+    for key, value in merged.items():
+        if value is None or value == "" or value == []:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((key, str(item)))
+    return urlencode(pairs)
+
+
+def _money(value: Any) -> str:
+    try:
+        return f"{float(value):,.0f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html", "svg"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    auto_reload=False,
+)
+env.globals["_"] = messages.t
+env.globals["query"] = _query
+env.filters["when"] = _when
+env.filters["day"] = _day
+env.filters["money"] = _money
+
+
+def html(template: str, context: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = env.get_template(template).render(**context)
+    return HTMLResponse(body, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
+
+
+def fragment(markup: str | Markup, status: int = 200) -> Response:
+    return HTMLResponse(str(markup), status_code=status, headers=SECURITY_HEADERS)
