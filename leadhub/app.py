@@ -16,6 +16,7 @@ from leadhub.companies.api import router as companies_router
 from leadhub.compat import leadconnector, leads_v1, magicblocks
 from leadhub.config import Settings
 from leadhub.contacts.api import router as contacts_router
+from leadhub.contacts.duplicates_api import router as duplicates_router
 from leadhub.custom_fields.api import router as custom_fields_router
 from leadhub.db.engine import Database
 from leadhub.deals.api import router as deals_router
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         app.include_router(router)
     for router in (privacy_router, ratelimit_router, metrics_router):
         app.include_router(router)
+    app.include_router(duplicates_router)
     for dialect in (magicblocks, leads_v1, leadconnector):
         app.include_router(dialect.router)
     install_web(app)

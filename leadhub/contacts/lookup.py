@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadhub.auth.models import Workspace
 from leadhub.auth.principal import Actor
 from leadhub.contacts import service
+from leadhub.contacts.dedupe_models import ContactRedirect
 from leadhub.contacts.models import Contact
 from leadhub.contacts.schemas import ContactIn
 from leadhub.core import ids
@@ -34,6 +35,12 @@ async def workspace_of_contact(session: AsyncSession, organization_id: uuid.UUID
     ws_id = await session.scalar(
         select(Contact.workspace_id).where(Contact.workspace_id.in_(org_workspaces), Contact.id == key).limit(1)
     )
+    if ws_id is None:  # an id absorbed by a merge lives on in its survivor's workspace
+        ws_id = await session.scalar(
+            select(ContactRedirect.workspace_id)
+            .where(ContactRedirect.workspace_id.in_(org_workspaces), ContactRedirect.absorbed_id == key)
+            .limit(1)
+        )
     workspace = await session.get(Workspace, ws_id) if ws_id is not None else None
     if workspace is None:
         raise NotFound("contact")

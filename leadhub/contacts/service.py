@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadhub.auth.models import Workspace
 from leadhub.auth.principal import Actor
 from leadhub.companies import service as companies
+from leadhub.contacts import match_index
 from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
 from leadhub.contacts.names import join_parts, name_from_email, split_name
 from leadhub.contacts.schemas import (
@@ -174,9 +175,20 @@ async def _load(session: AsyncSession, workspace_id: uuid.UUID, key: uuid.UUID) 
     return (await session.scalars(stmt)).one_or_none()
 
 
+async def _live(session: AsyncSession, workspace_id: uuid.UUID, key: uuid.UUID) -> Contact | None:
+    """The contact with this key, or, for an id absorbed by a merge, the contact it was merged into."""
+    contact = await _load(session, workspace_id, key)
+    if contact is None:
+        survivor = await match_index.survivor_of(session, workspace_id, key)
+        if survivor is not None:
+            contact = await _load(session, workspace_id, survivor)
+    return contact
+
+
 async def get(session: AsyncSession, ws: Workspace, contact_id: str) -> Contact:
-    """The contact with this id in this workspace; NotFound otherwise (also for other workspaces' ids)."""
-    contact = await _load(session, ws.id, _contact_key(contact_id))
+    """The contact with this id in this workspace (a merged-away id resolves to its survivor); NotFound
+    otherwise (also for other workspaces' ids)."""
+    contact = await _live(session, ws.id, _contact_key(contact_id))
     if contact is None:
         raise NotFound("contact")
     return contact
@@ -525,6 +537,7 @@ async def _create_row(session: AsyncSession, ws: Workspace, actor: Actor, data: 
     await _apply(session, ws, contact, data, "create")
     session.add(contact)
     await session.flush()
+    await match_index.refresh_keys(session, contact)
     events.record(
         session,
         ws.id,
@@ -548,6 +561,7 @@ async def _update_row(
     if changes:
         contact.updated_at = clock.now()
         await session.flush()
+        await match_index.refresh_keys(session, contact)
         events.record(
             session,
             ws.id,
@@ -563,8 +577,17 @@ async def _update_row(
 
 
 async def create(session: AsyncSession, ws: Workspace, actor: Actor, data: ContactIn) -> Contact:
-    """A new contact; 409 Conflict when one of its emails or phones belongs to another contact."""
-    return await _retrying(session, lambda: _create_row(session, ws, actor, data))
+    """A new contact; 409 Conflict when one of its emails or phones belongs to another contact. With the
+    workspace's opt-in auto-merge, the answer is the contact it was merged into."""
+    contact = await _retrying(session, lambda: _create_row(session, ws, actor, data))
+    return await _after_ingest(session, ws, actor, contact)
+
+
+async def _after_ingest(session: AsyncSession, ws: Workspace, actor: Actor, contact: Contact) -> Contact:
+    """The workspace's opt-in duplicate report and auto-merge for a contact just written by create/upsert."""
+    from leadhub.contacts import duplicates  # here, not on top: the duplicates service builds on this module
+
+    return await duplicates.after_ingest(session, ws, actor, contact)
 
 
 async def patch(session: AsyncSession, ws: Workspace, actor: Actor, contact_id: str, data: ContactIn) -> Contact:
@@ -572,7 +595,7 @@ async def patch(session: AsyncSession, ws: Workspace, actor: Actor, contact_id: 
     key = _contact_key(contact_id)
 
     async def attempt() -> Contact:
-        contact = await _load(session, ws.id, key)
+        contact = await _live(session, ws.id, key)
         if contact is None:
             raise NotFound("contact")
         return await _update_row(session, ws, actor, contact, data, "patch")
@@ -614,7 +637,9 @@ async def upsert(session: AsyncSession, ws: Workspace, actor: Actor, data: Conta
                 raise _Raced(conflict) from None
         return UpsertResult(await _update_row(session, ws, actor, match, data, "upsert"), created=False)
 
-    return await _retrying(session, attempt)
+    result = await _retrying(session, attempt)
+    result.contact = await _after_ingest(session, ws, actor, result.contact)
+    return result
 
 
 async def delete(session: AsyncSession, ws: Workspace, actor: Actor, contact_id: str) -> None:

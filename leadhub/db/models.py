@@ -2,6 +2,7 @@
 
 from leadhub.auth.models import ApiKey, Organization, Workspace
 from leadhub.companies.models import Company
+from leadhub.contacts.dedupe_models import ContactRedirect, DedupeSettings, MatchKey, NotDuplicate
 from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
 from leadhub.custom_fields.models import CustomFieldDefinition
 from leadhub.db.base import Base
@@ -24,12 +25,16 @@ __all__ = [
     "Contact",
     "ContactEmail",
     "ContactPhone",
+    "ContactRedirect",
     "ContactTag",
     "CustomFieldDefinition",
+    "DedupeSettings",
     "Deal",
     "Delivery",
     "Event",
     "IdempotencyKey",
+    "MatchKey",
+    "NotDuplicate",
     "Organization",
     "Pipeline",
     "PipelineStage",
