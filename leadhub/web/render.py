@@ -41,7 +41,7 @@ def _day(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d")
 
 
-def _query(params: dict[str, Any], **changes: Any) -> str:
+def query_string(params: dict[str, Any], **changes: Any) -> str:
     """A query string from ``params`` with ``changes`` applied (``None`` removes a key); lists repeat the key."""
     merged = {**params, **changes}
     pairs: list[tuple[str, str]] = []
@@ -68,7 +68,9 @@ env = Environment(
     auto_reload=False,
 )
 env.globals["_"] = messages.t
-env.globals["query"] = _query
+env.globals["query"] = query_string
+# The pipeline board and My tasks (issue 10) show in the navigation once their screens exist.
+env.globals["has_pipeline"] = False
 env.filters["when"] = _when
 env.filters["day"] = _day
 env.filters["money"] = _money
