@@ -199,6 +199,19 @@ async def workspaces_for(session: AsyncSession, user: User) -> list[Workspace]:
     return list((await session.scalars(stmt.order_by(Workspace.created_at, Workspace.id))).all())
 
 
+async def memberships(session: AsyncSession, organization_id: uuid.UUID) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The workspaces each member or read-only user of the organization belongs to."""
+    rows = await session.execute(
+        select(WorkspaceMember.user_id, WorkspaceMember.workspace_id)
+        .join(User, User.id == WorkspaceMember.user_id)
+        .where(User.organization_id == organization_id)
+    )
+    found: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for user_id, workspace_id in rows:
+        found.setdefault(user_id, []).append(workspace_id)
+    return found
+
+
 async def workspace_for(session: AsyncSession, user: User, workspace_id: str) -> Workspace:
     """The workspace named in a URL, if this user may open it; 404 otherwise, exactly as if it did not exist."""
     try:

@@ -311,7 +311,7 @@ EN: dict[str, str] = {
 _catalogue = EN
 
 
-def t(key: str, default: str | None = None, **values: Any) -> str:
+def t(key: str, /, default: str | None = None, **values: Any) -> str:
     """The text for ``key`` (the key itself when missing, so a gap shows rather than breaks a page)."""
     text = _catalogue.get(key, default if default is not None else key)
     return text.format(**values) if values else text
