@@ -354,7 +354,7 @@ async def numbered_page(
         raise Invalid(
             [FieldError("sort", "enum", f"must be one of: {', '.join(SORTS)} (prefix - to reverse)", "string")]
         )
-    column = {"value": Deal.value_e4}.get(name, getattr(Deal, name))
+    column = Deal.value_e4 if name == "value" else getattr(Deal, name)
     stmt = _filtered(ws, filters)
     total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     order = (column.desc(), Deal.id.desc()) if sort.startswith("-") else (column.asc(), Deal.id.asc())
