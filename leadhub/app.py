@@ -16,6 +16,7 @@ from leadhub.companies.api import router as companies_router
 from leadhub.compat import blocks23, leadconnector, leads_v1, magicblocks
 from leadhub.config import Settings
 from leadhub.contacts.api import router as contacts_router
+from leadhub.contacts.duplicates_api import router as duplicates_router
 from leadhub.custom_fields.api import router as custom_fields_router
 from leadhub.db.engine import Database
 from leadhub.deals.api import router as deals_router
@@ -36,6 +37,7 @@ from leadhub.ratelimit.api import router as ratelimit_router
 from leadhub.ratelimit.limiter import Limiter
 from leadhub.ratelimit.middleware import RateLimitHeaders
 from leadhub.tasks.api import router as tasks_router
+from leadhub.web import install as install_web
 from leadhub.webhooks.api import router as webhooks_router
 from leadhub.webhooks.dispatcher import Dispatcher, Options
 
@@ -111,8 +113,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         app.include_router(router)
     for router in (privacy_router, ratelimit_router, metrics_router):
         app.include_router(router)
+    app.include_router(duplicates_router)
     for dialect in (magicblocks, leads_v1, leadconnector, blocks23):
         app.include_router(dialect.router)
+    install_web(app)
     app.mount("/docs/assets", swagger_static, name="docs-assets")
     ratelimit_openapi.install(app)
     return app
