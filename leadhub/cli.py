@@ -21,6 +21,7 @@ from leadhub.core import ids
 from leadhub.core.errors import DomainError
 from leadhub.db import migrate
 from leadhub.db.engine import Database
+from leadhub.ops import commands as ops_commands
 
 app = typer.Typer(help="leadhub: lead and contact management service.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
@@ -28,6 +29,7 @@ workspaces_app = typer.Typer(help="Create and list workspaces.", no_args_is_help
 users_app = typer.Typer(help="Create and list web-app users.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(workspaces_app, name="workspaces")
+ops_commands.register(app)  # backup, restore
 app.add_typer(users_app, name="users")
 console = Console()
 T = TypeVar("T")
@@ -127,6 +129,10 @@ def serve(
     if boot is not None:
         _announce(settings, boot)
     print(f"leadhub: serving on http://{settings.host}:{settings.port} (docs: /docs)", flush=True)
+    from leadhub.observability import logs
+
+    # JSON lines without personal data; uvicorn's access log (raw paths and queries) is replaced by ours.
+    logs.configure(log_level, settings.log_format)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -135,6 +141,11 @@ def serve(
         http="httptools",
         log_level=log_level,
         proxy_headers=True,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=settings.keepalive_seconds,
+        # SIGTERM: stop accepting, let in-flight requests finish (up to this long), then run shutdown.
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
 
 

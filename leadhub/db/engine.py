@@ -21,7 +21,8 @@ class Database:
         self.schema = schema
         self.is_sqlite = url.startswith("sqlite")
         self.is_postgres = url.startswith("postgresql")
-        kwargs: dict[str, Any] = {}
+        # Never quote statement parameters in errors and logs: they are contacts' emails, phones and names.
+        kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.is_sqlite:
             database = make_url(url).database
             if database and database != ":memory:":

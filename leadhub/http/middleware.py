@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
+_SAFE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,100}")
 
 
 class RequestId:
@@ -21,7 +23,8 @@ class RequestId:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"")
-        request_id = incoming[:100] if incoming and incoming.isascii() else uuid.uuid4().hex.encode()
+        # Only token-like ids are echoed and logged: an id carrying an email would put it in every log line.
+        request_id = incoming if _SAFE_ID.fullmatch(incoming) else uuid.uuid4().hex.encode()
         scope.setdefault("state", {})["request_id"] = request_id.decode()
 
         async def send_with_id(message: Message) -> None:

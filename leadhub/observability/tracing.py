@@ -9,8 +9,10 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadhub.config import Settings
+from leadhub.observability.logs import route_template
 
 log = logging.getLogger("leadhub.tracing")
 
@@ -39,15 +41,36 @@ def install(app: FastAPI, settings: Settings, exporter: Any = None) -> bool:
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     trace.set_tracer_provider(provider)
 
-    def span_name(scope: dict[str, Any]) -> str:
-        # Route template, not the raw path: ids in span names would explode cardinality.
-        route = scope.get("route")
-        return f"{scope.get('method', 'HTTP')} {getattr(route, 'path', 'unmatched')}"
-
+    # Inside the OpenTelemetry middleware (added first, so it runs within the span): once routing has
+    # happened, name the span by the route template, never the raw path (ids would explode cardinality).
+    app.add_middleware(_RouteSpanName)
     app.add_middleware(
         OpenTelemetryMiddleware,
         tracer_provider=provider,
-        default_span_details=lambda scope: (span_name(scope), {}),
+        default_span_details=lambda scope: (f"{scope.get('method', 'HTTP')} unmatched", {}),
         exclude_spans=["receive", "send"],
     )
     return True
+
+
+class _RouteSpanName:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def naming_send(message: Message) -> None:
+            # Named as the answer starts: the span ends with the last body chunk, and routing is done by then.
+            if message["type"] == "http.response.start":
+                from opentelemetry import trace
+
+                template = route_template(scope)
+                span = trace.get_current_span()
+                span.update_name(f"{scope['method']} {template}")
+                span.set_attribute("http.route", template)
+            await send(message)
+
+        await self.app(scope, receive, naming_send)
