@@ -26,9 +26,11 @@ def name_from_email(address: str | None) -> str | None:
     if not address:
         return None
     local = address.split("@", 1)[0].split("+", 1)[0]
-    tokens = [t for t in _SEPARATORS.split(_DIGITS.sub(" ", local)) if t.strip()]
+    tokens = " ".join(_SEPARATORS.split(_DIGITS.sub(" ", local))).split()
     if not tokens:
         return None
-    parsed = HumanName(" ".join(" ".join(tokens).split()))
-    parsed.capitalize(force=True)
-    return str(parsed).strip() or None
+    capitalizer = HumanName()
+    # Capitalize word by word with the parser's rules (McDonald); its expansions of titles and suffixes
+    # ("phd" → "Ph.D.") are punctuation a local part never had, so they are dropped again.
+    words = [capitalizer.cap_word(token, "last").replace(".", "") for token in tokens]
+    return " ".join(w for w in words if w) or None
