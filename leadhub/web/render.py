@@ -4,6 +4,7 @@ headers every page carries."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -54,9 +55,10 @@ def query_string(params: dict[str, Any], **changes: Any) -> str:
 
 
 def _money(value: Any) -> str:
+    """Exact decimal amounts (the services keep money as decimal strings), grouped for reading."""
     try:
-        return f"{float(value):,.0f}"
-    except (TypeError, ValueError):
+        return f"{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError):
         return str(value)
 
 
@@ -70,7 +72,7 @@ env = Environment(
 env.globals["_"] = messages.t
 env.globals["query"] = query_string
 # The pipeline board and My tasks (issue 10) show in the navigation once their screens exist.
-env.globals["has_pipeline"] = False
+env.globals["has_pipeline"] = True
 env.filters["when"] = _when
 env.filters["day"] = _day
 env.filters["money"] = _money
