@@ -14,8 +14,8 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8A6D00", "#56B4E9", "#6
 MAX_SERIES = 6
 WIDTH = 600
 HEIGHT = 200
-_LEFT = 30
-_BOTTOM = 20
+_LEFT = 40
+_BOTTOM = 24
 
 
 @dataclass
@@ -90,7 +90,7 @@ def new_leads(counts: list[DayCount], today: date, days: int = 30) -> StackedBar
             chart.bars.append(
                 Bar(_LEFT + d * slot + 1, round(y, 2), round(slot - 2, 2), round(h, 2), colours[name], label)
             )
-        if d % 7 == 0 or d == days - 1:
+        if d % 7 == 0 or (d == days - 1 and d % 7 >= 4):
             chart.day_labels.append((_LEFT + d * slot + slot / 2, (first + timedelta(days=d)).strftime("%m-%d")))
     for fraction in (0, 0.5, 1):
         chart.ticks.append((round(HEIGHT - _BOTTOM - plot_height * fraction, 2), str(round(scale_top * fraction))))
@@ -114,6 +114,6 @@ def funnel(stages: list[tuple[str, int]]) -> list[Step]:
     for stage, count in stages:
         fraction = count / first if first else 0
         steps.append(
-            Step(stage, messages.t(f"status.{stage}"), count, round(fraction * (WIDTH - 160), 2), f"{fraction:.0%}")
+            Step(stage, messages.t(f"status.{stage}"), count, round(fraction * (WIDTH - 330), 2), f"{fraction:.0%}")
         )
     return steps
