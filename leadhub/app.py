@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from leadhub import __version__
 from leadhub.auth.api import router as admin_router
+from leadhub.campaigns.api import router as campaigns_router
 from leadhub.companies.api import router as companies_router
 from leadhub.compat import blocks23, leadconnector, leads_v1, magicblocks
 from leadhub.config import Settings
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     for router in (privacy_router, ratelimit_router, metrics_router):
         app.include_router(router)
     app.include_router(duplicates_router)
+    app.include_router(campaigns_router)
     for dialect in (magicblocks, leads_v1, leadconnector, blocks23):
         app.include_router(dialect.router)
     install_web(app)

@@ -1,6 +1,7 @@
 """Every table, imported once so Alembic and the tests see the whole schema."""
 
 from leadhub.auth.models import ApiKey, Organization, Workspace
+from leadhub.campaigns.models import Campaign, Prospect
 from leadhub.companies.models import Company
 from leadhub.contacts.dedupe_models import ContactRedirect, DedupeSettings, MatchKey, NotDuplicate
 from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
@@ -21,6 +22,7 @@ metadata = Base.metadata
 __all__ = [
     "ApiKey",
     "Attempt",
+    "Campaign",
     "Company",
     "Contact",
     "ContactEmail",
@@ -38,6 +40,7 @@ __all__ = [
     "Organization",
     "Pipeline",
     "PipelineStage",
+    "Prospect",
     "RateLimitBucket",
     "RateLimitPolicy",
     "SavedView",

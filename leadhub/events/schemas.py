@@ -16,6 +16,7 @@ _RESOURCE_PREFIX = {
     "workspace": ids.WORKSPACE,
 }
 _RESOURCE_PREFIX.update(company=ids.COMPANY, pipeline=ids.PIPELINE, deal=ids.DEAL, task=ids.TASK)
+_RESOURCE_PREFIX.update(campaign=ids.CAMPAIGN, prospect=ids.PROSPECT)
 
 
 class EventActor(BaseModel):
