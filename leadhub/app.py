@@ -14,7 +14,7 @@ from leadhub import __version__
 from leadhub.auth.api import router as admin_router
 from leadhub.campaigns.api import router as campaigns_router
 from leadhub.companies.api import router as companies_router
-from leadhub.compat import blocks23, leadconnector, leads_v1, magicblocks
+from leadhub.compat import blocks23, leadconnector, leads_v1, magicblocks, magnetite
 from leadhub.config import Settings
 from leadhub.contacts.api import router as contacts_router
 from leadhub.contacts.duplicates_api import router as duplicates_router
@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         app.include_router(router)
     app.include_router(duplicates_router)
     app.include_router(campaigns_router)
+    app.include_router(magnetite.router)
     for dialect in (magicblocks, leads_v1, leadconnector, blocks23):
         app.include_router(dialect.router)
     install_web(app)

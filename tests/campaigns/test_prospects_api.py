@@ -127,7 +127,8 @@ async def test_changed_criteria_rescore_prospects_and_record_events(client: http
     )
     assert response.status_code == 200, response.text
 
-    now = (await client.get(f"/v1/campaigns/{campaign['id']}/prospects/{prospect['id']}", headers=tenant.headers)).json()
+    path = f"/v1/campaigns/{campaign['id']}/prospects/{prospect['id']}"
+    now = (await client.get(path, headers=tenant.headers)).json()
     assert (now["score"], now["tier"]) == (40, "C")
     rescored = await events_of(client, tenant, "prospect.rescored")
     assert [e["changes"]["score"] for e in rescored] == [{"before": 100, "after": 40}]
@@ -145,7 +146,8 @@ async def test_matched_disqualifier_disqualifies_and_unmatching_requeues(
     assert prospect["breakdown"]["disqualifiers"][0]["result"] == "matched"
 
     await client.patch(f"/v1/campaigns/{campaign['id']}", json={"disqualifiers": []}, headers=tenant.headers)
-    now = (await client.get(f"/v1/campaigns/{campaign['id']}/prospects/{prospect['id']}", headers=tenant.headers)).json()
+    path = f"/v1/campaigns/{campaign['id']}/prospects/{prospect['id']}"
+    now = (await client.get(path, headers=tenant.headers)).json()
     assert (now["state"], now["state_reason"]) == ("queued", "requalified")
     changes = [e["data"]["to"] for e in await events_of(client, tenant, "prospect.state_changed")]
     assert changes == ["queued"]
