@@ -24,6 +24,8 @@ from leadhub.campaigns.schemas import (
     CampaignIn,
     CampaignOut,
     ClaimOut,
+    LeadCompany,
+    LeadContact,
     ProspectIn,
     ProspectOut,
     ProspectPatch,
@@ -361,10 +363,11 @@ def _valid_guesses(model: type[BaseModel], guesses: dict[str, Any]) -> dict[str,
 
 
 def _split(lead: Lead, section: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The section's given values, and its guesses that pass the lead schema (a provider speaks loosely)."""
     values = lead.section(section)
     given = {k: v for k, v in values.items() if f"{section}.{k}" in lead.given}
     guessed = {k: v for k, v in values.items() if f"{section}.{k}" not in lead.given}
-    return given, guessed
+    return given, _valid_guesses(LeadContact if section == "contact" else LeadCompany, guessed)
 
 
 def _parse(model: type[M], data: dict[str, Any], prefix: str) -> M:
@@ -476,12 +479,12 @@ def _profile(current: dict[str, Any], lead: Lead) -> dict[str, Any]:
     """Profile data: given values replace, guesses only fill empty slots."""
     profile = {section: dict(current.get(section) or {}) for section in ("contact", "company")}
     for section, keys in (("contact", PROFILE_CONTACT), ("company", PROFILE_COMPANY)):
+        given, guessed = _split(lead, section)
         for key in keys:
-            path = f"{section}.{key}"
-            if not lead.has(path):
-                continue
-            if path in lead.given or not profile[section].get(key):
-                profile[section][key] = lead.get(path)
+            if key in given:
+                profile[section][key] = given[key]
+            elif key in guessed and not profile[section].get(key):
+                profile[section][key] = guessed[key]
     return {k: v for k, v in profile.items() if v}
 
 
