@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from leadhub import __version__
 from leadhub.auth.api import router as admin_router
@@ -25,6 +25,7 @@ from leadhub.events.api import router as events_router
 from leadhub.http import errors
 from leadhub.http.limits import JsonLimits, RequestLimits
 from leadhub.http.middleware import BodySizeLimit, RequestId
+from leadhub.http.query import single_valued_query
 from leadhub.idempotency import service as idempotency
 from leadhub.observability import tracing
 from leadhub.observability.api import router as metrics_router
@@ -93,7 +94,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
                 await database.dispose()
 
     app = FastAPI(
-        title="leadhub", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None, lifespan=lifespan
+        title="leadhub",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        dependencies=[Depends(single_valued_query)],
     )
     app.state.settings = settings
     app.state.db = database

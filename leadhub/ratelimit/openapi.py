@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from leadhub.http import openapi_doors
+
 _HEADERS = {
     "RateLimit": {
         "description": "Remaining requests (r) and seconds to a full bucket (t) per policy (IETF draft form)",
@@ -47,7 +49,8 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document(original())
+            # Dialect doors' client errors first, so the 429 takes the same body they document.
+            app.openapi_schema = document(openapi_doors.document(original()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
