@@ -64,7 +64,13 @@ class Delivery(Base):
         Index("ix_webhook_deliveries_ws_endpoint_id", "workspace_id", "endpoint_id", "id"),
         # The per-contact ordering check looks for an earlier open delivery of the same endpoint and contact.
         Index(
-            "ix_webhook_deliveries_ws_endpoint_contact_seq", "workspace_id", "endpoint_id", "contact_id", "event_seq"
+            "ix_webhook_deliveries_open_pair",
+            "workspace_id",
+            "endpoint_id",
+            "contact_id",
+            "event_seq",
+            postgresql_where=text("status IN ('pending', 'retrying')"),
+            sqlite_where=text("status IN ('pending', 'retrying')"),
         ),
         # The dispatcher's claim scans open deliveries by due time only.
         Index(

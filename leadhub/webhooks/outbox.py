@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.core import clock, ids
 from leadhub.events.models import Event
+from leadhub.webhooks import wakeup
 from leadhub.webhooks.models import PENDING, Delivery, WebhookEndpoint
 
 TEST_EVENT = "webhook.test"
@@ -77,4 +78,5 @@ async def enqueue(session: AsyncSession, events: Sequence[Event]) -> int:
                     rows.append(delivery_row(workspace_id, endpoint_id, event))
     if rows:
         await session.execute(insert(Delivery), rows)
+        await wakeup.announce(session)
     return len(rows)

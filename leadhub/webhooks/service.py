@@ -17,7 +17,7 @@ from leadhub.core.errors import DomainError, FieldError, Invalid, NotFound
 from leadhub.core.pagination import Page, PageRequest, decode_cursor, encode_cursor
 from leadhub.events import service as events
 from leadhub.events.models import Event
-from leadhub.webhooks import outbox, signing, ssrf
+from leadhub.webhooks import outbox, signing, ssrf, wakeup
 from leadhub.webhooks.models import FAILED, OPEN_STATES, PENDING, SUCCEEDED, Attempt, Delivery, WebhookEndpoint
 from leadhub.webhooks.schemas import EndpointIn, EndpointPatch
 
@@ -366,6 +366,7 @@ async def replay_delivery(
         raise DeliveryInFlight("The delivery is being attempted right now; replay it once the attempt ends")
     _reschedule(delivery, now)
     await session.flush()
+    await wakeup.announce(session)
     return delivery
 
 
@@ -425,6 +426,8 @@ async def replay_range(
             _reschedule(delivery, now)
             replayed += 1
     await session.flush()
+    if replayed or created:
+        await wakeup.announce(session)
     return replayed, created
 
 

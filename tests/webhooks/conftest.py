@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import socket
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,6 +55,12 @@ class Receiver:
     script: dict[str, deque[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     hold: asyncio.Event | None = None
     in_flight: int = 0
+    # Per hook: requests held until the event is set; seconds each answer takes (a slow subscriber).
+    holds: dict[str, asyncio.Event] = field(default_factory=dict)
+    delay: dict[str, float] = field(default_factory=dict)
+    # Requests being answered, per hook and per (hook, contact), and the most seen at once.
+    busy: Counter[str] = field(default_factory=Counter)
+    peak: Counter[str] = field(default_factory=Counter)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/hook/{name}"
@@ -71,6 +77,12 @@ class Receiver:
         self.script.clear()
         self.hold = None
         self.in_flight = 0
+        for held in self.holds.values():
+            held.set()
+        self.holds.clear()
+        self.delay.clear()
+        self.busy.clear()
+        self.peak.clear()
 
     async def handle(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -83,9 +95,22 @@ class Receiver:
         except Exception as exc:  # the verifier's refusal is what we record
             error = f"{type(exc).__name__}: {exc}"
         self.received.append(Received(name, headers, body, verified, error, message))
-        if self.hold is not None:
-            self.in_flight += 1
-            await self.hold.wait()
+        contact = message["data"].get("contact_id") if message else None
+        keys = [name, f"{name}/{contact}"] if contact else [name]
+        for key in keys:
+            self.busy[key] += 1
+            self.peak[key] = max(self.peak[key], self.busy[key])
+        try:
+            if self.hold is not None:
+                self.in_flight += 1
+                await self.hold.wait()
+            if name in self.holds:
+                await self.holds[name].wait()
+            if name in self.delay:
+                await asyncio.sleep(self.delay[name])
+        finally:
+            for key in keys:
+                self.busy[key] -= 1
         scripted = self.script.get(name)
         if scripted:
             status, extra = scripted.popleft()
