@@ -132,12 +132,14 @@ async def candidates_for(
         return []
     dismissed = await _dismissed(session, ws.id, [contact.id])
     others = {o for o in others if dedupe.ordered_pair(contact.id, o) not in dismissed}
-    found = []
-    for other in await _load_many(session, ws.id, others):
-        namesakes = match_index.namesakes(members, dedupe.name_keys(keys), contact.id, other.id)
-        comparison = dedupe.compare(mine, match_index.profile_of(other), namesakes)
+    scored: dict[uuid.UUID, dedupe.Comparison] = {}
+    name_keys = dedupe.name_keys(keys)
+    for other, theirs in (await match_index.profiles(session, ws.id, others)).items():
+        namesakes = match_index.namesakes(members, name_keys, contact.id, other)
+        comparison = dedupe.compare(mine, theirs, namesakes)
         if comparison.score >= threshold:
-            found.append(Candidate(other, comparison))
+            scored[other] = comparison
+    found = [Candidate(c, scored[c.id]) for c in await _load_many(session, ws.id, set(scored))]
     found.sort(key=lambda c: (-c.comparison.score, c.contact.id))
     return found[:limit]
 

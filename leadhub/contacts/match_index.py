@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.contacts import dedupe
 from leadhub.contacts.dedupe_models import ContactRedirect, MatchKey
-from leadhub.contacts.models import Contact
+from leadhub.contacts.models import Contact, ContactEmail, ContactPhone
 
 # Contacts read per key. A key shared by more contacts than this (a very common name in a huge workspace)
 # says little, and reading all of it would make one search cost O(block); the newest ones are compared.
-BLOCK_CAP = 100
+BLOCK_CAP = 50
+_CHUNK = 500  # ids per IN (...) list
 
 
 def profile_of(contact: Contact) -> dedupe.Profile:
@@ -34,6 +35,59 @@ def profile_of(contact: Contact) -> dedupe.Profile:
         date_of_birth=contact.date_of_birth,
         country=contact.country,
     )
+
+
+async def profiles(
+    session: AsyncSession, workspace_id: uuid.UUID, keys: set[uuid.UUID]
+) -> dict[uuid.UUID, dedupe.Profile]:
+    """Profiles of many contacts read with three plain queries (no ORM objects: a search compares many
+    contacts and answers few)."""
+    ordered = sorted(keys)
+    found: dict[uuid.UUID, dedupe.Profile] = {}
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        emails: dict[uuid.UUID, list[str]] = {}
+        phones: dict[uuid.UUID, list[str]] = {}
+        for owner, address in await session.execute(
+            select(ContactEmail.contact_id, ContactEmail.address)
+            .where(ContactEmail.workspace_id == workspace_id, ContactEmail.contact_id.in_(chunk))
+            .order_by(ContactEmail.contact_id, ContactEmail.position)
+        ):
+            emails.setdefault(owner, []).append(address)
+        for owner, number in await session.execute(
+            select(ContactPhone.contact_id, ContactPhone.number)
+            .where(ContactPhone.workspace_id == workspace_id, ContactPhone.contact_id.in_(chunk))
+            .order_by(ContactPhone.contact_id, ContactPhone.position)
+        ):
+            phones.setdefault(owner, []).append(number)
+        rows = await session.execute(
+            select(
+                Contact.id,
+                Contact.first_name,
+                Contact.middle_name,
+                Contact.last_name,
+                Contact.name,
+                Contact.company_name,
+                Contact.website,
+                Contact.date_of_birth,
+                Contact.country,
+            ).where(Contact.workspace_id == workspace_id, Contact.id.in_(chunk))
+        )
+        for key, first, middle, last, name, company, website, born, country in rows:
+            found[key] = dedupe.profile(
+                str(key),
+                first_name=first,
+                middle_name=middle,
+                last_name=last,
+                name=name,
+                emails=emails.get(key, []),
+                phones=phones.get(key, []),
+                company_name=company,
+                website=website,
+                date_of_birth=born,
+                country=country,
+            )
+    return found
 
 
 async def refresh_keys(session: AsyncSession, contact: Contact) -> None:

@@ -111,34 +111,29 @@ async def _resolve(session: AsyncSession, workspace_id: uuid.UUID, key: uuid.UUI
 
 
 async def _lock(session: AsyncSession, workspace_id: uuid.UUID, wanted: dict[str, uuid.UUID]) -> dict[str, uuid.UUID]:
-    """Lock the contacts the given ids resolve to, in id order; follow redirects left by a merge that
-    committed while we waited. Returns each given id's live contact."""
-    resolved: dict[str, uuid.UUID] = {}
-    for given, key in wanted.items():
-        live = await _resolve(session, workspace_id, key)
-        if live is None:
-            raise NotFound("contact", f"{given}: contact not found")
-        resolved[given] = live
-    locked: set[uuid.UUID] = set()
+    """Lock the live contacts the given ids resolve to, all in one statement in id order; returns each given
+    id's live contact. When one vanished while we waited (a merge that committed first absorbed it), the
+    round is rolled back to its savepoint, releasing its locks, and resolved afresh: locks are never taken
+    out of order, so overlapping merges wait for each other instead of deadlocking."""
     for _ in range(_LOCK_ROUNDS):
-        todo = set(resolved.values()) - locked
-        if todo:
-            stmt = (
-                select(Contact.id)
-                .where(Contact.workspace_id == workspace_id, Contact.id.in_(todo))
-                .order_by(Contact.id)
-                .with_for_update()
-            )
-            locked |= set((await session.scalars(stmt)).all())
-        gone = set(resolved.values()) - locked
-        if not gone:
+        resolved: dict[str, uuid.UUID] = {}
+        for given, key in wanted.items():
+            live = await _resolve(session, workspace_id, key)
+            if live is None:
+                raise NotFound("contact", f"{given}: contact not found")
+            resolved[given] = live
+        targets = set(resolved.values())
+        savepoint = await session.begin_nested()
+        stmt = (
+            select(Contact.id)
+            .where(Contact.workspace_id == workspace_id, Contact.id.in_(targets))
+            .order_by(Contact.id)
+            .with_for_update()
+        )
+        if set((await session.scalars(stmt)).all()) == targets:
+            await savepoint.commit()
             return resolved
-        for given, key in resolved.items():
-            if key in gone:
-                live = await _resolve(session, workspace_id, key)
-                if live is None:  # deleted while we waited
-                    raise NotFound("contact", f"{given}: contact not found")
-                resolved[given] = live
+        await savepoint.rollback()
     raise Conflict("absorb", "", "The contacts kept changing under concurrent merges; retry")
 
 
@@ -305,12 +300,16 @@ def _references() -> list[tuple[Table, Column[Any]]]:
 
 
 async def _repoint(
-    session: AsyncSession, workspace_id: uuid.UUID, survivor: uuid.UUID, absorbed: list[uuid.UUID]
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    survivor: uuid.UUID,
+    absorbed: list[uuid.UUID],
+    references: list[tuple[Table, Column[Any]]] | None = None,
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """Re-point every reference to an absorbed contact; returns counts per table.column and dropped rows."""
     counts: dict[str, int] = {}
     dropped: list[dict[str, Any]] = []
-    for table, column in _references():
+    for table, column in _references() if references is None else references:
         where: list[ColumnElement[bool]] = [column.in_(absorbed)]
         if "workspace_id" in table.c:
             where.append(table.c.workspace_id == workspace_id)
