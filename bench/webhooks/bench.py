@@ -367,7 +367,8 @@ def report(
     lines = [
         "# Webhook delivery benchmark",
         "",
-        f"`.venv/bin/python bench/webhooks/bench.py` ({args.events} events per saturation run, {args.paced_events} "
+        f"`{' '.join(['.venv/bin/python', 'bench/webhooks/bench.py', *sys.argv[1:]])}` ({args.events} events per "
+        f"saturation run, {args.paced_events} "
         f"per paced run at {args.rate:g}/s, {args.runs} runs each) on {time.strftime('%Y-%m-%d %H:%M')}. "
         f"PostgreSQL 127.0.0.1; workers with default options (batch {options.batch_size}, "
         f"{options.max_in_flight} in flight, poll fallback {options.poll_interval_seconds:g} s).",

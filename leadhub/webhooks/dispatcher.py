@@ -143,10 +143,12 @@ class Dispatcher:
         """Deliver until ``stop`` is set, then finish and record the requests in flight."""
         wakeup.register(self._wake)
         listener = asyncio.create_task(wakeup.listen(self.db, self._wake, stop))
-        recorder = asyncio.create_task(self._record_loop(stop))
+        stopping = asyncio.Event()  # set once no more claims will be made, however the claim loop ended
+        recorder = asyncio.create_task(self._record_loop(stopping))
         try:
             await self._claim_loop(stop)
         finally:
+            stopping.set()
             self._finished_ready.set()  # the recorder drains what is left, then returns
             with contextlib.suppress(Exception):
                 await recorder
@@ -206,7 +208,7 @@ class Dispatcher:
         self._finished.append((c, outcome))
         self._finished_ready.set()
 
-    async def _record_loop(self, stop: asyncio.Event) -> None:
+    async def _record_loop(self, stopping: asyncio.Event) -> None:
         """Record whatever finished since the last pass in one transaction (group commit)."""
         while True:
             await self._finished_ready.wait()
@@ -224,7 +226,7 @@ class Dispatcher:
                     self._endpoint_slots.pop(c.endpoint_id, None)  # nothing of this endpoint holds or awaits it
             if batch:
                 self._wake.set()
-            if stop.is_set() and not self._unrecorded and not self._finished:
+            if stopping.is_set() and not self._unrecorded and not self._finished:
                 return
 
     async def _claim(self, limit: int, per_endpoint: int | None = None) -> list[Claimed]:
