@@ -8,13 +8,16 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadhub.campaigns.rescoring import rescore_changed
 from leadhub.db.engine import Database
 from leadhub.events import service as events
 from leadhub.webhooks import outbox
 
 
 async def commit(session: AsyncSession) -> None:
-    """Write the transaction's queued events and their deliveries, then commit all of it together."""
+    """Re-score prospects whose data changed, write the transaction's queued events and their deliveries,
+    then commit all of it together."""
+    await rescore_changed(session)
     written = await events.flush(session)
     if written:
         await outbox.enqueue(session, written)

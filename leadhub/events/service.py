@@ -71,6 +71,11 @@ def record(
     return event
 
 
+def pending(session: AsyncSession) -> list[PendingEvent]:
+    """The events queued in this transaction so far (a copy), for hooks that react before commit."""
+    return list(_pending(session))
+
+
 def mark(session: AsyncSession) -> int:
     """A point to roll queued events back to (for a failed item inside a savepoint)."""
     return len(_pending(session))
