@@ -76,12 +76,20 @@ class Limiter:
 
     async def enforce(self, request: Request, principal: Principal, workspace: Workspace) -> None:
         """Charge this request to its key's and workspace's buckets; RateLimited when one is empty."""
+        await self._charge(request, workspace, principal.key_id.hex)
+
+    async def enforce_user(self, request: Request, user_id: uuid.UUID, workspace: Workspace) -> None:
+        """Charge a signed-in web user's request to a bucket of that user (like a key's) and to the
+        workspace's buckets, so an office behind one address is not braked as one anonymous client."""
+        await self._charge(request, workspace, f"user_{user_id.hex}")
+
+    async def _charge(self, request: Request, workspace: Workspace, bucket: str) -> None:
         if not self.enabled or getattr(request.state, "ratelimit_workspace", None) == workspace.id:
             return  # a door that authenticates twice in one request is charged once
         request.state.ratelimit_workspace = workspace.id
         policy = await self.policy(workspace)
         try:
-            decision = await self.store.take(workspace.id, policy.specs(principal.key_id.hex), clock.now().timestamp())
+            decision = await self.store.take(workspace.id, policy.specs(bucket), clock.now().timestamp())
         except Exception:  # a limiter outage must not take the API down with it
             metrics.RATE_LIMIT_ERRORS.inc()
             log.warning("rate-limit store unavailable; request let through")

@@ -144,6 +144,9 @@ async def _signed_in(request: Request, workspace_id: str | None) -> Web:
             await users.touch(session, token)
     if workspace is not None:
         request.state.workspace_id = workspace.public_id
+        limiter = getattr(request.app.state, "limiter", None)
+        if limiter is not None:  # workspace pages are charged to the user, not to the client's address
+            await limiter.enforce_user(request, found.user.id, workspace)
     return Web(request, db, settings, found.user, found.session, token, workspace, workspaces)
 
 
