@@ -27,6 +27,7 @@ from leadhub.http.limits import JsonLimits, RequestLimits
 from leadhub.http.middleware import BodySizeLimit, RequestId
 from leadhub.http.query import single_valued_query
 from leadhub.idempotency import service as idempotency
+from leadhub.imports.api import router as imports_router
 from leadhub.observability import tracing
 from leadhub.observability.api import router as metrics_router
 from leadhub.observability.logs import RequestLog
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         app.include_router(router)
     app.include_router(duplicates_router)
     app.include_router(campaigns_router)
+    app.include_router(imports_router)
     app.include_router(magnetite.router)
     for dialect in (magicblocks, leads_v1, leadconnector, blocks23):
         app.include_router(dialect.router)

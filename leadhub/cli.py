@@ -21,6 +21,7 @@ from leadhub.core import ids
 from leadhub.core.errors import DomainError
 from leadhub.db import migrate
 from leadhub.db.engine import Database
+from leadhub.imports import commands as import_commands
 from leadhub.ops import commands as ops_commands
 
 app = typer.Typer(help="leadhub: lead and contact management service.", no_args_is_help=True)
@@ -30,6 +31,7 @@ users_app = typer.Typer(help="Create and list web-app users.", no_args_is_help=T
 app.add_typer(keys_app, name="keys")
 app.add_typer(workspaces_app, name="workspaces")
 ops_commands.register(app)  # backup, restore
+import_commands.register(app)  # import, export
 app.add_typer(users_app, name="users")
 console = Console()
 T = TypeVar("T")

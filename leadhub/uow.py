@@ -13,13 +13,22 @@ from leadhub.db.engine import Database
 from leadhub.events import service as events
 from leadhub.webhooks import outbox
 
+# A session flagged so (``skip_outbox``) still writes its events, but enqueues no webhook deliveries for
+# them: a bulk import's per-row events reach subscribers only when the import opts in.
+SKIP_OUTBOX = "leadhub_skip_outbox"
+
+
+def skip_outbox(session: AsyncSession) -> None:
+    """Events of this session's transactions are recorded but not delivered to webhook subscribers."""
+    session.info[SKIP_OUTBOX] = True
+
 
 async def commit(session: AsyncSession) -> None:
     """Re-score prospects whose data changed, write the transaction's queued events and their deliveries,
     then commit all of it together."""
     await rescore_changed(session)
     written = await events.flush(session)
-    if written:
+    if written and not session.info.get(SKIP_OUTBOX):
         await outbox.enqueue(session, written)
     await session.commit()
 

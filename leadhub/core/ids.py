@@ -32,6 +32,7 @@ EVENT = "evt"
 CUSTOM_FIELD = "cf"
 USER = "usr"
 SAVED_VIEW = "view"
+IMPORT = "imp"
 # Leads v1 (seed 001) presents contacts as `lead_…` over the same UUID; `con_…` resolves there too.
 LEAD = "lead"
 

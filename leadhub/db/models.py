@@ -10,6 +10,7 @@ from leadhub.db.base import Base
 from leadhub.deals.models import Deal
 from leadhub.events.models import Event
 from leadhub.idempotency.models import IdempotencyKey
+from leadhub.imports.models import ImportIssue, ImportJob, ImportMapping, ImportRow
 from leadhub.pipelines.models import Pipeline, PipelineStage
 from leadhub.privacy.models import Suppression
 from leadhub.ratelimit.models import RateLimitBucket, RateLimitPolicy
@@ -35,6 +36,10 @@ __all__ = [
     "Delivery",
     "Event",
     "IdempotencyKey",
+    "ImportIssue",
+    "ImportJob",
+    "ImportMapping",
+    "ImportRow",
     "MatchKey",
     "NotDuplicate",
     "Organization",
