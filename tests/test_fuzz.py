@@ -42,9 +42,6 @@ CHECKS = [
 ]
 # Operations a generated request must not run against the fuzzing tenant's own key.
 SKIP = {("DELETE", "/v1/keys/{key_id}")}
-# The 23blocks door is being built in parallel (issue 9 follow-up): its JSON:API media type is not yet in its
-# OpenAPI answers. Remove this once its routes document `application/vnd.api+json`.
-IN_PROGRESS = ("/compat/23blocks",)
 # Real ids are not put into these: they would send requests off the machine (a test delivery to a URL).
 NO_REAL_IDS = {("POST", "/v1/webhooks/{endpoint_id}/test")}
 GENEROUS = {"key_limit": 1_000_000, "workspace_limit": 1_000_000, "daily_quota": 1_000_000_000}
@@ -160,7 +157,7 @@ async def test_generated_requests_to_every_route_pass_every_check(
     sent = 0
     for operation in operations:
         key = (operation.method.upper(), operation.path)
-        if key in SKIP or operation.path.startswith(IN_PROGRESS):
+        if key in SKIP:
             continue
         secured = bool(operation.definition.raw.get("security"))
         for mode, count in ((GenerationMode.POSITIVE, POSITIVE_EXAMPLES), (GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES)):
@@ -173,7 +170,10 @@ async def test_generated_requests_to_every_route_pass_every_check(
                 kwargs.pop("cookies", None)
                 if isinstance(kwargs.get("data"), bytes | str):
                     kwargs["content"] = kwargs.pop("data")
-                response = await client.request(**kwargs)
+                try:
+                    response = await client.request(**kwargs)
+                except httpx.InvalidURL:
+                    continue  # a URL longer than any client sends (httpx refuses it): nothing reaches the server
                 sent += 1
                 try:
                     case.validate_response(response, checks=CHECKS)

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadhub.auth import service as auth
@@ -46,7 +46,27 @@ DOOR = "compat:23blocks"
 MEDIA_TYPE = "application/vnd.api+json"
 DEFAULT_RECORDS = 15
 MAX_RECORDS = 100
-router = APIRouter(prefix=PREFIX, tags=["compat: 23blocks"])
+
+
+class JsonApiResponse(JSONResponse):
+    """Declares JSON:API's media type in the OpenAPI document, as the door answers it."""
+
+    media_type = MEDIA_TYPE
+
+
+# The door's error document, declared once so every client error is documented with JSON:API's media type
+# (instead of FastAPI's default application/json validation answer).
+_ERRORS_DOCUMENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["errors"],
+    "properties": {"errors": {"type": "array", "items": {"type": "object"}}},
+}
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["compat: 23blocks"],
+    default_response_class=JsonApiResponse,
+    responses={422: {"description": "Invalid data", "content": {MEDIA_TYPE: {"schema": _ERRORS_DOCUMENT}}}},
+)
 
 _LEAD_FIELDS = ("name", "source", "value", "stage", "probability", "currency", "expected_close_date", "notes")
 # The client library's person-shaped lead: these become the deal's linked contact.
