@@ -22,6 +22,7 @@ from leadhub.custom_fields.api import router as custom_fields_router
 from leadhub.db.engine import Database
 from leadhub.deals.api import router as deals_router
 from leadhub.events.api import router as events_router
+from leadhub.exports.api import router as exports_router
 from leadhub.http import errors
 from leadhub.http.limits import JsonLimits, RequestLimits
 from leadhub.http.middleware import BodySizeLimit, RequestId
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     app.include_router(duplicates_router)
     app.include_router(campaigns_router)
     app.include_router(imports_router)
+    app.include_router(exports_router)
     app.include_router(magnetite.router)
     for dialect in (magicblocks, leads_v1, leadconnector, blocks23):
         app.include_router(dialect.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -146,3 +147,53 @@ async def _run_with_bar(db: Database, job: ImportJob, chunk_rows: int, quiet: bo
 
 def register(app: typer.Typer) -> None:
     app.command("import")(import_file)
+    app.command("export")(export)
+
+
+def export(
+    resource: Annotated[str, typer.Argument(help="contacts, companies or deals")] = "contacts",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: standard output)")
+    ] = None,
+    format: Annotated[str, typer.Option(help="csv or jsonl")] = "csv",
+    workspace: Annotated[str | None, typer.Option(help="Workspace id (default: the first one)")] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url", envvar="LEADHUB_DATABASE_URL")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", envvar="LEADHUB_DATA_DIR")] = None,
+) -> None:
+    """Export every contact (or company, deal) of a workspace, streamed at constant memory."""
+    from leadhub.companies import service as companies
+    from leadhub.contacts import service as contacts
+    from leadhub.deals import service as deals
+    from leadhub.exports import service as exports
+
+    if resource not in ("contacts", "companies", "deals") or format not in ("csv", "jsonl"):
+        console.print("[red]error:[/red] resource must be contacts, companies or deals; format csv or jsonl")
+        raise typer.Exit(2)
+    settings = Settings.from_env(database_url=database_url, data_dir=data_dir)
+    filters: exports.Filters = (
+        contacts.ContactFilters()
+        if resource == "contacts"
+        else companies.CompanyFilters()
+        if resource == "companies"
+        else deals.DealFilters()
+    )
+
+    async def main() -> None:
+        db = Database(settings.resolved_database_url)
+        try:
+            await migrate.upgrade(db)
+            async with db.read_session() as session:
+                ws = await workspace_for(session, workspace)
+            sink = output.open("wb") if output else sys.stdout.buffer
+            try:
+                async for block in exports.stream(db, ws, resource, format, filters):  # type: ignore[arg-type]
+                    sink.write(block)
+            finally:
+                if output:
+                    sink.close()
+                else:
+                    sink.flush()
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())

@@ -9,6 +9,7 @@ import re
 import uuid
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,7 +93,12 @@ def detect(headers: list[str]) -> dict[str, str]:
     taken: set[str] = set()
     for header in headers:
         key = normalized(header)
-        target = (header if header in _DIRECT else None) or _BY_HEADER.get(key) or _BY_HEADER.get(key.rstrip("s"))
+        exact = (
+            header
+            if header in TARGETS or (header.startswith(CUSTOM_PREFIX) and len(header) > len(CUSTOM_PREFIX))
+            else None
+        )
+        target = exact or _BY_HEADER.get(key) or _BY_HEADER.get(key.rstrip("s"))
         if target and target not in taken:
             mapping[header] = target
             taken.add(target)
@@ -180,11 +186,27 @@ def to_contact(
         elif target.startswith("address."):
             data.setdefault("address", {})[target[len("address.") :]] = value
             target = "address." + target[len("address.") :]
+        elif target in ("emails", "phones") and isinstance(value, str):
+            # An exported list column: values joined by ";" (the first is the primary).
+            part = "address" if target == "emails" else "number"
+            data[target] = [{part: v.strip()} for v in value.split(";") if v.strip()]
+        elif target in ("dnd_settings", "consent") and isinstance(value, str):
+            try:  # an exported object column holds JSON
+                data[target] = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                data[target] = value
         elif target == "tags" and isinstance(value, str):
             data["tags"] = [t for t in (part.strip() for part in _TAG_SPLIT.split(value)) if t]
         else:
             data[target] = value
         origin[target] = header
+    if "name" in data:
+        # With name-part columns in the file, they are the parts (an empty cell is no part); the full name
+        # is split by the name parser only when it is the file's one name column.
+        parts = [p for p in ("first_name", "middle_name", "last_name") if p in mapping.values()]
+        if parts:
+            for part in ("first_name", "middle_name", "last_name"):
+                data.setdefault(part, None)
     return data, origin
 
 

@@ -1,0 +1,1 @@
+"""Streamed exports of contacts, companies and deals as CSV or JSON Lines."""
