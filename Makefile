@@ -48,3 +48,6 @@ format: install
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+
+bench: install
+	$(BIN)/python -m bench.contacts.run --quick $(BENCH_ARGS)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from fastapi import FastAPI
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
@@ -120,6 +122,9 @@ def serve(
         str | None, typer.Option(envvar="LEADHUB_PUBLIC_URL", help="Web address used in links")
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    workers: Annotated[
+        int, typer.Option(min=1, envvar="LEADHUB_WORKERS", help="Server processes (PostgreSQL only past 1)")
+    ] = 1,
 ) -> None:
     """Run the API (migrating the database first; on an empty one, print a new admin key)."""
     import uvicorn
@@ -127,6 +132,11 @@ def serve(
     from leadhub.app import create_app
 
     settings = _settings(database_url, data_dir, host=host, port=port, public_url=public_url)
+    if workers > 1 and not settings.resolved_database_url.startswith("postgresql"):
+        # SQLite serves from one process: it has one writer at a time anyway, and `serve` runs the webhook
+        # dispatcher in-process there, which must exist exactly once.
+        console.print("[red]error:[/red] --workers above 1 needs PostgreSQL (SQLite runs one server process)")
+        raise typer.Exit(2)
     boot = asyncio.run(_prepare(settings))
     if boot is not None:
         _announce(settings, boot)
@@ -135,8 +145,20 @@ def serve(
 
     # JSON lines without personal data; uvicorn's access log (raw paths and queries) is replaced by ours.
     logs.configure(log_level, settings.log_format)
+    if workers > 1:
+        # Each worker process builds its own app (and engine) from the environment.
+        os.environ.update(
+            LEADHUB_DATABASE_URL=settings.resolved_database_url,
+            LEADHUB_DATA_DIR=str(settings.data_dir),
+            LEADHUB_HOST=settings.host,
+            LEADHUB_PORT=str(settings.port),
+            LEADHUB_PUBLIC_URL=settings.resolved_public_url,
+            LEADHUB_SERVE_LOG_LEVEL=log_level,
+        )
     uvicorn.run(
-        create_app(settings),
+        "leadhub.cli:worker_app" if workers > 1 else create_app(settings),
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -149,6 +171,16 @@ def serve(
         # SIGTERM: stop accepting, let in-flight requests finish (up to this long), then run shutdown.
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
+
+
+def worker_app() -> FastAPI:
+    """The app of one `serve --workers N` process, configured from the environment `serve` set."""
+    from leadhub.app import create_app
+    from leadhub.observability import logs
+
+    settings = Settings.from_env()
+    logs.configure(os.environ.get("LEADHUB_SERVE_LOG_LEVEL", "info"), settings.log_format)
+    return create_app(settings)
 
 
 @app.command()

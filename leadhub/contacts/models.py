@@ -22,6 +22,13 @@ class Contact(Base):
         Index("ix_contacts_ws_status", "workspace_id", "status"),
         Index("ix_contacts_ws_source", "workspace_id", "source"),
         Index("ix_contacts_ws_company", "workspace_id", "company_id"),
+        # `q` search (migration 0010): trigram GIN on PostgreSQL, a plain index on SQLite.
+        Index(
+            "ix_contacts_search_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "public.gin_trgm_ops"},
+        ),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), primary_key=True)

@@ -1,0 +1,715 @@
+"""Contacts performance against ceilings taken in the same run, on SQLite and PostgreSQL (issue 11).
+
+    make bench                                   # = .venv/bin/python -m bench.contacts.run --quick
+    .venv/bin/python -m bench.contacts.run       # full size: 1,000,000 stored contacts (not part of CI)
+
+Measures, each as the median of ``--runs`` runs with the spread (min-max):
+- ceilings: a bare ASGI endpoint (same uvicorn/FastAPI/ContactIn stack, no database), the same plus one
+  INSERT through asyncpg / sqlite3 in a transaction ("thin real"), raw COPY (PostgreSQL) and raw
+  executemany in one transaction (SQLite) of the same rows into an equivalent table with its unique index;
+- leadhub: POST /v1/contacts req/s and p50/p99 at 64 connections (wrk, its own process; `serve --workers 2`
+  on PostgreSQL, one process on SQLite), batch upsert contacts/s (1,000 per call), then with ``--contacts``
+  contacts stored: lookup by email p50/p99, filtered list p50/p95 and ``q`` search p50/p95 over HTTP, with
+  the query plans; import rows/s and peak RSS through `leadhub import` when that command exists.
+Writes bench/results/contacts-<size>.md and .json with the machine description.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy import event, insert
+
+from leadhub import uow
+from leadhub.auth import service as auth
+from leadhub.auth.principal import Actor
+from leadhub.contacts import service as contacts
+from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
+from leadhub.core import ids
+from leadhub.db import migrate
+from leadhub.db.engine import Database
+from leadhub.webhooks import service as webhooks
+from leadhub.webhooks.schemas import EndpointIn
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_DB = "leadhub_bench"
+PG_DSN = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
+PG_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DB}"
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "bench" / "results"
+CONNECTIONS = 64
+FIRST = ["Ada", "Grace", "Alan", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Edsger", "Frances", "José", "Zoë"]
+LAST = ["Lovelace", "Hopper", "Turing", "Torvalds", "Hamilton", "Thompson", "Liskov", "Ritchie", "Dijkstra", "Allen"]
+COMPANIES = ["Acme Corp", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries", "Wayne Enterprises", "Vandelay"]
+SOURCES = ["webinar", "ads", "referral", "import", "website"]
+STATUSES = ["new", "contacted", "qualified", "converted", "lost", "follow_up"]
+AREAS = ["212", "415", "646", "312", "617", "303", "206", "512"]
+
+WRK_SCRIPT = r"""
+-- tid is a global: setup() sets it in each thread's own Lua state.
+local counter = 0
+local threads = 0
+local base = 0
+local prefix = "x"
+setup = function(thread) thread:set("tid", threads); threads = threads + 1 end
+init = function(args) base = tonumber(args[1]); prefix = args[2] end
+local areas = {"212", "415", "646", "312", "617", "303", "206", "512"}
+request = function()
+  counter = counter + 1
+  local n = base + tid * 1000000 + counter
+  local area = areas[(math.floor(n / 8000000) % 8) + 1]
+  local phone = string.format("(%s) %03d-%04d", area, 200 + math.floor(n / 10000) % 800, n % 10000)
+  local body = string.format(
+    '{"first_name":"Ada","last_name":"Lovelace %d","email":"Ada.L%s.%d.%d@Example%d.com","phone":"%s",' ..
+    '"company_name":"Acme Corp","title":"CTO","source":"webinar","tags":["lead","bench"],' ..
+    '"custom_fields":{"plan":"pro","seats":%d}}', n, prefix, tid, counter, n % 50, phone, n % 100)
+  return wrk.format("POST", nil, wrk.headers, body)
+end
+"""
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = ""
+    with contextlib.suppress(OSError):
+        mem = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": mem,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "load_average_at_start": os.getloadavg(),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def wait_http(url: str, headers: dict[str, str] | None = None, deadline: float = 60.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, headers=headers, timeout=2).status_code < 500:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"server at {url} did not come up")
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: dict[str, str], health: str, headers: dict[str, str] | None = None) -> Iterator[int]:
+    log = tempfile.NamedTemporaryFile("w+", prefix="bench-server-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(args, env={**os.environ, **env}, stdout=log, stderr=log, start_new_session=True, cwd=ROOT)
+    try:
+        try:
+            wait_http(health, headers)
+        except RuntimeError:
+            log.seek(0)
+            print(log.read()[-3000:], file=sys.stderr)
+            raise
+        yield proc.pid
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+        os.unlink(log.name)
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is needed (apt-get install wrk)")
+    return found
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    assert m, text
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+_runs_started = 0
+
+
+def wrk(url: str, headers: dict[str, str], seconds: int) -> dict[str, float]:
+    """One wrk run of POSTs with unique contacts; req/s counts 2xx answers only."""
+    global _runs_started
+    _runs_started += 1
+    script = Path(tempfile.gettempdir()) / "bench-contacts.lua"
+    script.write_text(WRK_SCRIPT)
+    args = [ensure_wrk(), "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script)]
+    for k, v in {**headers, "Content-Type": "application/json"}.items():
+        args += ["-H", f"{k}: {v}"]
+    prefix = f"{os.getpid()}r{_runs_started}"
+    out = subprocess.run([*args, url, "--", str(_runs_started * 10_000_000), prefix], capture_output=True, text=True)
+    text = out.stdout
+    total = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
+    duration = re.search(r"requests in ([\d.]+\w+),", text).group(1)  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    errors = re.search(r"Socket errors: .*", text)
+    lat = dict(re.findall(r"^\s+(50|99)\.?0*%\s+(\S+)\s*$", text, re.M))
+    if "99" not in lat:
+        raise RuntimeError(f"wrk output without a p99:\n{text}\n{out.stderr}")
+    ok = total - (int(bad.group(1)) if bad else 0)
+    if bad or errors:
+        print(f"   wrk: {bad.group(0) if bad else ''} {errors.group(0) if errors else ''}", flush=True)
+    return {"rps": ok / (_ms(duration) / 1000), "p50": _ms(lat["50"]), "p99": _ms(lat["99"]), "non2xx": total - ok}
+
+
+def wrk_runs(url: str, headers: dict[str, str], runs: int, seconds: int, label: str) -> dict[str, Any]:
+    wrk(url, headers, 2)  # warm-up: connections, caches, JIT-free but allocator-warm
+    samples = [wrk(url, headers, seconds) for _ in range(runs)]
+    result = {k: spread([s[k] for s in samples]) for k in ("rps", "p50", "p99", "non2xx")}
+    print(
+        f"  {label:44s} {result['rps']['median']:8.0f} req/s  p50 {result['p50']['median']:6.1f} ms"
+        f"  p99 {result['p99']['median']:6.1f} ms  (non-2xx {int(result['non2xx']['max'])})",
+        flush=True,
+    )
+    return result
+
+
+# --------------------------------------------------------------------------- data
+
+
+def person(n: int) -> dict[str, Any]:
+    first, last = FIRST[n % len(FIRST)], LAST[(n // 7) % len(LAST)]
+    area = AREAS[(n // 8_000_000) % len(AREAS)]
+    return {
+        "first_name": first,
+        "last_name": f"{last}{n}",
+        "email": f"{first.lower()}.{last.lower()}{n}@example{n % 50}.com",
+        "phone": f"+1{area}{200 + (n // 10000) % 800:03d}{n % 10000:04d}",
+        "company_name": COMPANIES[n % len(COMPANIES)],
+        "source": SOURCES[n % len(SOURCES)],
+        "status": STATUSES[(n // 3) % len(STATUSES)],
+    }
+
+
+async def prepare_pg() -> None:
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {PG_DB}")
+    finally:
+        await admin.close()
+
+
+CEILING_DDL = (
+    "CREATE TABLE ceiling_contacts (workspace_id {uuid}, id {uuid}, name text, email text, phone text,"
+    " company_name text, payload {json}, created_at {ts}, PRIMARY KEY (workspace_id, id))",
+    "CREATE UNIQUE INDEX ceiling_contacts_email ON ceiling_contacts (workspace_id, email)",
+)
+
+
+async def ceiling_table_pg() -> None:
+    conn = await asyncpg.connect(PG_DSN)
+    try:
+        await conn.execute("DROP TABLE IF EXISTS ceiling_contacts")
+        for ddl in CEILING_DDL:
+            await conn.execute(ddl.format(uuid="uuid", json="jsonb", ts="timestamptz"))
+    finally:
+        await conn.close()
+
+
+def ceiling_table_sqlite(path: str) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("DROP TABLE IF EXISTS ceiling_contacts")
+    for ddl in CEILING_DDL:
+        conn.execute(ddl.format(uuid="CHAR(32)", json="JSON", ts="DATETIME"))
+    conn.close()
+
+
+def raw_rows(n: int, offset: int) -> list[tuple[Any, ...]]:
+    ws = uuid.UUID("00000000-0000-7000-8000-000000000002")
+    now = datetime.now(UTC)
+    rows = []
+    for i in range(offset, offset + n):
+        p = person(i)
+        name = f"{p['first_name']} {p['last_name']}"
+        rows.append((ws, uuid.uuid4(), name, p["email"], p["phone"], p["company_name"], json.dumps(p), now))
+    return rows
+
+
+async def raw_copy(rows: list[tuple[Any, ...]]) -> float:
+    conn = await asyncpg.connect(PG_DSN)
+    try:
+        await conn.execute("TRUNCATE ceiling_contacts")
+        start = time.perf_counter()
+        async with conn.transaction():
+            await conn.copy_records_to_table(
+                "ceiling_contacts",
+                records=rows,
+                columns=["workspace_id", "id", "name", "email", "phone", "company_name", "payload", "created_at"],
+            )
+        return len(rows) / (time.perf_counter() - start)
+    finally:
+        await conn.close()
+
+
+def raw_executemany(path: str, rows: list[tuple[Any, ...]]) -> float:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("DELETE FROM ceiling_contacts")
+    as_text = [(str(r[0]), str(r[1]), *r[2:7], r[7].isoformat()) for r in rows]
+    start = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany("INSERT INTO ceiling_contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", as_text)
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return len(rows) / elapsed
+
+
+async def bootstrap(url: str) -> tuple[str, str]:
+    """Migrate, create the organization, workspace and admin key, and one webhook endpoint (so every
+    contact write also writes its outbox row). Returns (raw key, workspace public id)."""
+    db = Database(url)
+    try:
+        await migrate.upgrade(db)
+        async with db.session() as session:
+            boot = await auth.bootstrap_if_empty(session, "US")
+            await session.commit()
+        assert boot is not None
+        actor = Actor(type="system", id="bench", door="bench")
+        async with uow.unit_of_work(db) as session:
+            await webhooks.create_endpoint(
+                session,
+                boot.workspace.id,
+                actor,
+                EndpointIn(url="http://127.0.0.1:9/bench-hook", event_types=["contact.*"]),  # type: ignore[arg-type]
+                allow_private=True,
+            )
+        return boot.raw_key, boot.workspace.public_id
+    finally:
+        await db.dispose()
+
+
+async def seed(url: str, ws_public: str, count: int, offset: int) -> float:
+    """Store ``count`` contacts straight into the tables (set-based, not through the API: this is the
+    read benchmarks' setup, not a measurement). Returns seconds taken."""
+    db = Database(url)
+    ws = ids.decode(ids.WORKSPACE, ws_public)
+    start = time.perf_counter()
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    chunk = 5000
+    try:
+        for first in range(offset, offset + count, chunk):
+            people, emails, phones, tags = [], [], [], []
+            for n in range(first, min(first + chunk, offset + count)):
+                p = person(n)
+                cid = ids.new_uuid()
+                created = base + timedelta(seconds=n * 7)
+                name = f"{p['first_name']} {p['last_name']}"
+                text = " ".join(
+                    [name, p["first_name"], p["last_name"], p["company_name"], p["email"], p["phone"], p["phone"][1:]]
+                ).lower()
+                people.append(
+                    {
+                        "workspace_id": ws,
+                        "id": cid,
+                        "first_name": p["first_name"],
+                        "last_name": p["last_name"],
+                        "name": name,
+                        "company_name": p["company_name"],
+                        "source": p["source"],
+                        "status": p["status"],
+                        "custom_fields": {"plan": "pro" if n % 3 else "free", "seats": n % 100},
+                        "dnd": False,
+                        "dnd_settings": {},
+                        "consent": {},
+                        "is_test": False,
+                        "session_count": 0,
+                        "created_at": created,
+                        "updated_at": created,
+                        "search_text": text,
+                    }
+                )
+                emails.append(
+                    {"workspace_id": ws, "address": p["email"], "contact_id": cid, "type": "work"}
+                    | {"is_primary": True, "position": 0}
+                )
+                phones.append(
+                    {"workspace_id": ws, "number": p["phone"], "contact_id": cid, "type": "mobile"}
+                    | {"is_primary": True, "position": 0}
+                )
+                if n % 10 == 0:
+                    tags.append({"workspace_id": ws, "contact_id": cid, "tag": "vip", "position": 0})
+            async with db.session() as session:
+                await session.execute(insert(Contact), people)
+                await session.execute(insert(ContactEmail), emails)
+                await session.execute(insert(ContactPhone), phones)
+                if tags:
+                    await session.execute(insert(ContactTag), tags)
+                await session.commit()
+        async with db.engine.connect() as conn:
+            await conn.exec_driver_sql("ANALYZE")
+            await conn.commit()
+    finally:
+        await db.dispose()
+    return time.perf_counter() - start
+
+
+async def plans(url: str, ws_public: str) -> dict[str, str]:
+    """The query plans of the filtered list and of the ``q`` search, captured from the real statements."""
+    db = Database(url)
+    captured: list[tuple[str, Any]] = []
+
+    @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
+    def grab(_c: Any, _cur: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
+        if "FROM contacts" in statement:
+            captured.append((statement, parameters))
+
+    out: dict[str, str] = {}
+    try:
+        async with db.read_session() as session:
+            ws = await session.get(auth.Workspace, ids.decode(ids.WORKSPACE, ws_public))
+            assert ws is not None
+            from leadhub.core.pagination import PageRequest
+
+            cases = {
+                "list status+source": contacts.ContactFilters(status=["qualified"], source="webinar"),
+                "q search": contacts.ContactFilters(q="lovelace12"),
+                "q search (email fragment)": contacts.ContactFilters(q="example7.com"),
+            }
+            for label, filters in cases.items():
+                captured.clear()
+                await contacts.list_contacts(session, ws, filters, PageRequest(limit=50, cursor=None))
+                statement, params = captured[0]
+                prefix = "EXPLAIN ANALYZE " if db.is_postgres else "EXPLAIN QUERY PLAN "
+                conn = await session.connection()
+                rows = (await conn.exec_driver_sql(prefix + statement, params)).all()
+                out[label] = "\n".join(" | ".join(str(c) for c in r) for r in rows)
+    finally:
+        await db.dispose()
+    return out
+
+
+def timed_gets(base: str, headers: dict[str, str], paths: list[str]) -> list[float]:
+    times = []
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        for path in paths[:5]:
+            client.get(path)  # warm-up
+        for path in paths:
+            start = time.perf_counter()
+            r = client.get(path)
+            times.append((time.perf_counter() - start) * 1000)
+            assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    return times
+
+
+def batch_upsert(base: str, headers: dict[str, str], calls: int, offset: int) -> dict[str, Any]:
+    rates = []
+    with httpx.Client(base_url=base, headers=headers, timeout=300) as client:
+        for c in range(calls):
+            items = []
+            for i in range(1000):
+                p = person(offset + c * 1000 + i)
+                # Mixed formats as people type them; the service normalizes.
+                p["email"] = p["email"].upper() if i % 4 == 0 else p["email"]
+                p["phone"] = f"({p['phone'][2:5]}) {p['phone'][5:8]}-{p['phone'][8:]}" if i % 2 else p["phone"]
+                items.append(p)
+            start = time.perf_counter()
+            r = client.post("/v1/contacts/batch", json={"mode": "upsert", "items": items})
+            elapsed = time.perf_counter() - start
+            assert r.status_code == 200, r.text[:500]
+            body = r.json()
+            assert body["failed"] == 0, body["results"][:3]
+            rates.append(1000 / elapsed)
+    return spread(rates)
+
+
+def import_rows(url: str, data_dir: str, rows: int, offset: int) -> dict[str, Any] | None:
+    """Rows/s and peak RSS of `leadhub import FILE` (issue 11's import job), when the command exists."""
+    probe = subprocess.run([str(BIN / "leadhub"), "import", "--help"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return None
+    path = Path(tempfile.gettempdir()) / f"bench-import-{rows}.csv"
+    with path.open("w") as f:
+        f.write("First Name,Last Name,E-mail Address,Phone Number,Company,Lead Source\n")
+        for n in range(offset, offset + rows):
+            p = person(n)
+            f.write(f"{p['first_name']},{p['last_name']},{p['email']},{p['phone']},{p['company_name']},{p['source']}\n")
+    env = {**os.environ, "LEADHUB_DATABASE_URL": url, "LEADHUB_DATA_DIR": data_dir}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(BIN / "leadhub"), "import", str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    peak = 0
+    while proc.poll() is None:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM"):
+                    peak = max(peak, int(line.split()[1]))
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - start
+    output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    path.unlink()
+    return {
+        "rows": rows,
+        "seconds": elapsed,
+        "rows_per_s": rows / elapsed,
+        "peak_rss_mb": peak / 1024,
+        "exit": proc.returncode,
+        "tail": output[-400:],
+    }
+
+
+# --------------------------------------------------------------------------- one engine
+
+
+def bench_engine(engine: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    res: dict[str, Any] = {"engine": engine}
+    workers = 2 if engine == "postgres" else 1
+    if engine == "postgres":
+        asyncio.run(prepare_pg())
+        url, ceiling_dsn = PG_URL, PG_DSN
+        asyncio.run(ceiling_table_pg())
+    else:
+        path = str(work / "leadhub.db")
+        url, ceiling_dsn = f"sqlite+aiosqlite:///{path}", str(work / "ceiling.db")
+        ceiling_table_sqlite(ceiling_dsn)
+    res["workers"] = workers
+    print(f"== {engine} (leadhub serve --workers {workers})", flush=True)
+
+    # Ceilings.
+    for mode in ("bare", "pg" if engine == "postgres" else "sqlite"):
+        port = free_port()
+        uv = [str(BIN / "uvicorn"), "bench.contacts.ceiling:app", "--port", str(port), "--workers", str(workers)]
+        uv += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
+        with process(uv, {"BENCH_MODE": mode, "BENCH_DSN": ceiling_dsn}, f"http://127.0.0.1:{port}/docs"):
+            label = "ceiling: bare ASGI" if mode == "bare" else f"ceiling: thin real ({mode} INSERT)"
+            res["bare" if mode == "bare" else "thin"] = wrk_runs(
+                f"http://127.0.0.1:{port}/v1/contacts", {}, args.runs, args.seconds, label
+            )
+    rows = raw_rows(args.rows, 50_000_000)
+    if engine == "postgres":
+        res["raw_write"] = spread([asyncio.run(raw_copy(rows)) for _ in range(args.runs)])
+        label = "ceiling: raw COPY"
+    else:
+        res["raw_write"] = spread([raw_executemany(ceiling_dsn, rows) for _ in range(args.runs)])
+        label = "ceiling: raw executemany (1 transaction)"
+    print(f"  {label:44s} {res['raw_write']['median']:8.0f} rows/s ({args.rows} rows)", flush=True)
+
+    # leadhub.
+    key, ws = asyncio.run(bootstrap(url))
+    headers = {"Authorization": f"Bearer {key}"}
+    port = free_port()
+    env = {
+        "LEADHUB_DATABASE_URL": url,
+        "LEADHUB_DATA_DIR": str(work / engine),
+        # Rate limits stay on (their cost is part of a request) with room for the benchmark's load.
+        "LEADHUB_RATELIMIT_KEY_LIMIT": "100000000",
+        "LEADHUB_RATELIMIT_WORKSPACE_LIMIT": "100000000",
+        "LEADHUB_RATELIMIT_DAILY_QUOTA": "1000000000",
+        "LEADHUB_WEBHOOK_ALLOW_PRIVATE": "1",
+    }
+    serve = [str(BIN / "leadhub"), "serve", "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    base = f"http://127.0.0.1:{port}"
+    with process(serve, env, f"{base}/healthz") as pid:
+        res["server_pid"] = pid
+        res["post"] = wrk_runs(f"{base}/v1/contacts", headers, args.runs, args.seconds, "leadhub POST /v1/contacts")
+        res["batch"] = batch_upsert(base, headers, args.batch_calls, 60_000_000)
+        print(f"  {'leadhub batch upsert (1,000 per call)':44s} {res['batch']['median']:8.0f} contacts/s", flush=True)
+        res["seed_seconds"] = asyncio.run(seed(url, ws, args.contacts, 0))
+        print(f"  seeded {args.contacts} contacts in {res['seed_seconds']:.0f} s", flush=True)
+        rnd = random.Random(7)
+        picks = [person(rnd.randrange(args.contacts)) for _ in range(args.lookups)]
+        lookups = timed_gets(base, headers, [f"/v1/contacts/lookup?email={p['email'].upper()}" for p in picks])
+        lists = timed_gets(
+            base,
+            headers,
+            [f"/v1/contacts?status={STATUSES[i % 6]}&source={SOURCES[i % 5]}&limit=50" for i in range(args.lists)],
+        )
+        searches = timed_gets(
+            base,
+            headers,
+            [f"/v1/contacts?q={p['last_name'].lower()[:-1]}&limit=50" for p in picks[: args.lists]],
+        )
+        res["lookup"] = {"p50": pct(lookups, 50), "p99": pct(lookups, 99), "n": len(lookups)}
+        res["list"] = {"p50": pct(lists, 50), "p95": pct(lists, 95), "n": len(lists)}
+        res["q"] = {"p50": pct(searches, 50), "p95": pct(searches, 95), "n": len(searches)}
+        for name in ("lookup", "list", "q"):
+            r = res[name]
+            tail = "p99" if name == "lookup" else "p95"
+            print(f"  {name:44s} p50 {r['p50']:6.1f} ms  {tail} {r[tail]:6.1f} ms", flush=True)
+    res["plans"] = asyncio.run(plans(url, ws))
+    imported = import_rows(url, str(work / engine), args.rows, 70_000_000)
+    res["import"] = imported
+    if imported:
+        print(f"  {'leadhub import':44s} {imported['rows_per_s']:8.0f} rows/s  peak {imported['peak_rss_mb']:.0f} MB")
+    else:
+        print("  leadhub import: command not available yet: not measured", flush=True)
+    return res
+
+
+# --------------------------------------------------------------------------- report
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.0%}" if a and b else "—"
+
+
+def report(results: dict[str, Any], args: argparse.Namespace) -> str:
+    m = results["machine"]
+    lines = [
+        f"# Contacts benchmark ({'quick' if args.quick else 'full'}: {args.contacts:,} contacts stored)",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}; Linux {m['kernel']}; Python {m['python']};"
+        f" SQLite {m['sqlite']}; {m.get('postgres', '')}; load average at start {m['load_average_at_start']}.",
+        f"Started {m['started']}. Each figure: median of {args.runs} runs of {args.seconds} s (min-max);"
+        f" wrk 2 threads, {CONNECTIONS} connections, in its own process; every POST a new unique contact.",
+        "",
+        "| engine | measure | leadhub | ceiling | ratio | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    for engine in args.engines:
+        r = results.get(engine)
+        if not r:
+            continue
+        post, thin, bare = r["post"], r["thin"], r["bare"]
+
+        def rng(x: dict[str, float], fmt: str = "{:.0f}") -> str:
+            return f"{fmt.format(x['median'])} ({fmt.format(x['min'])} to {fmt.format(x['max'])})"
+
+        w = r["workers"]
+        lines += [
+            f"| {engine} | POST /v1/contacts req/s (serve --workers {w}) | {rng(post['rps'])} |"
+            f" thin real {rng(thin['rps'])} | {ratio(post['rps']['median'], thin['rps']['median'])} | ≥ 50% |",
+            f"| {engine} | POST /v1/contacts vs bare ASGI | | bare {rng(bare['rps'])} |"
+            f" {ratio(post['rps']['median'], bare['rps']['median'])} | |",
+            f"| {engine} | POST p50 / p99 ms | {post['p50']['median']:.1f} / {post['p99']['median']:.1f} |"
+            f" thin {thin['p50']['median']:.1f} / {thin['p99']['median']:.1f} | | p99 ≤ 150 |",
+        ]
+        imp = r.get("import")
+        raw = r["raw_write"]["median"]
+        raw_name = "raw COPY" if engine == "postgres" else "raw executemany"
+        if imp and imp["exit"] != 0:
+            lines.append(
+                f"| {engine} | import | did not finish (exit {imp['exit']}) after {imp['seconds']:.0f} s:"
+                f" not a measurement | {raw_name} {raw:.0f} |||"
+            )
+        elif imp:
+            lines.append(
+                f"| {engine} | import rows/s ({imp['rows']:,} rows; peak RSS {imp['peak_rss_mb']:.0f} MB) |"
+                f" {imp['rows_per_s']:.0f} | {raw_name} {raw:.0f} | {ratio(imp['rows_per_s'], raw)} | ≥ 25% |"
+            )
+        else:
+            lines.append(f"| {engine} | import rows/s | not measured (no `leadhub import`) | {raw_name} {raw:.0f} |||")
+        batch = r["batch"]["median"]
+        lines += [
+            f"| {engine} | batch upsert contacts/s (1,000 per call) | {rng(r['batch'])} |"
+            f" {raw_name} {raw:.0f} | {ratio(batch, raw)} | ≥ 50% of import |",
+            f"| {engine} | lookup by email p50 / p99 ms | {r['lookup']['p50']:.1f} / {r['lookup']['p99']:.1f} |"
+            " | | p99 ≤ 10 |",
+            f"| {engine} | filtered list p50 / p95 ms | {r['list']['p50']:.1f} / {r['list']['p95']:.1f} ||| p95 ≤ 50 |",
+            f"| {engine} | q search p50 / p95 ms | {r['q']['p50']:.1f} / {r['q']['p95']:.1f} | | | p95 ≤ 100 |",
+        ]
+    for engine in args.engines:
+        r = results.get(engine)
+        if not r:
+            continue
+        lines += ["", f"## Query plans ({engine}, {args.contacts:,} contacts)"]
+        for label, plan in r["plans"].items():
+            lines += ["", f"{label}:", "```", plan, "```"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="100,000 contacts stored, short runs (< 5 minutes)")
+    parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tag", default="", help="suffix for the result files")
+    args = parser.parse_args()
+    args.engines = args.engines.split(",")
+    if args.quick:
+        args.contacts, args.rows, args.seconds, args.batch_calls, args.lookups, args.lists = (
+            100_000, 100_000, 5, 3, 300, 100)  # fmt: skip
+    else:
+        args.contacts, args.rows, args.seconds, args.batch_calls, args.lookups, args.lists = (
+            1_000_000, 1_000_000, 15, 5, 1000, 300)  # fmt: skip
+    results: dict[str, Any] = {"machine": machine(), "args": {k: v for k, v in vars(args).items()}}
+    with contextlib.suppress(Exception):
+        results["machine"]["postgres"] = asyncio.run(_pg_version())
+    with tempfile.TemporaryDirectory(prefix="bench-contacts-") as tmp:
+        for engine in args.engines:
+            results[engine] = bench_engine(engine, args, Path(tmp))
+    results["machine"]["load_average_at_end"] = os.getloadavg()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = f"contacts-{'quick' if args.quick else 'full'}{'-' + args.tag if args.tag else ''}"
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, default=str))
+    text = report(results, args)
+    (RESULTS / f"{name}.md").write_text(text)
+    print("\n" + text.split("## Query plans")[0])
+    print(f"written: bench/results/{name}.md and .json")
+
+
+async def _pg_version() -> str:
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        return str(await conn.fetchval("SELECT version()")).split(" on ")[0]
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    main()
