@@ -56,6 +56,9 @@ def import_file(
     format: Annotated[str | None, typer.Option(help="csv or jsonl (default: guessed)")] = None,
     chunk_rows: Annotated[int, typer.Option(min=1, max=100_000, help="Rows per committed chunk")] = service.CHUNK_ROWS,
     resume: Annotated[str | None, typer.Option(help="Resume this interrupted import job (imp_…)")] = None,
+    take_over: Annotated[
+        bool, typer.Option(help="With --resume: take the job even if its lease looks live (its runner died)")
+    ] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar")] = False,
     database_url: Annotated[str | None, typer.Option("--database-url", envvar="LEADHUB_DATABASE_URL")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", envvar="LEADHUB_DATA_DIR")] = None,
@@ -97,7 +100,7 @@ def import_file(
                     assert file is not None
                     job = await service.create_job(session, ws, file.resolve(), options)
             print(f"import {job.public_id}", flush=True)
-            return await _run_with_bar(db, job, chunk_rows, quiet)
+            return await _run_with_bar(db, job, chunk_rows, quiet, take_over)
         finally:
             await db.dispose()
 
@@ -113,11 +116,11 @@ def import_file(
         print(f"per-row report: GET /v1/imports/{job.public_id}/errors", flush=True)
 
 
-async def _run_with_bar(db: Database, job: ImportJob, chunk_rows: int, quiet: bool) -> ImportJob:
+async def _run_with_bar(db: Database, job: ImportJob, chunk_rows: int, quiet: bool, take_over: bool) -> ImportJob:
     actor = Actor(type="system", id=None, door="cli")
     workspace_id, job_id = job.workspace_id, job.id
     if quiet:
-        return await service.run(db, workspace_id, job_id, actor, chunk_rows=chunk_rows)
+        return await service.run(db, workspace_id, job_id, actor, chunk_rows=chunk_rows, take_over=take_over)
     columns = (
         TextColumn("[bold]importing"),
         BarColumn(),
@@ -142,7 +145,9 @@ async def _run_with_bar(db: Database, job: ImportJob, chunk_rows: int, quiet: bo
                 failed=current.failed,
             )
 
-        return await service.run(db, workspace_id, job_id, actor, chunk_rows=chunk_rows, progress=advance)
+        return await service.run(
+            db, workspace_id, job_id, actor, chunk_rows=chunk_rows, progress=advance, take_over=take_over
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -310,7 +310,7 @@ def _count(job: ImportJob, tally: _Tally) -> None:
 Progress = Callable[[ImportJob], None]
 
 
-async def _claim(db: Database, workspace_id: uuid.UUID, job_id: uuid.UUID) -> ImportJob:
+async def _claim(db: Database, workspace_id: uuid.UUID, job_id: uuid.UUID, take_over: bool) -> ImportJob:
     async with uow.unit_of_work(db) as session:
         job = await session.get(ImportJob, (workspace_id, job_id), with_for_update=True)
         if job is None:
@@ -318,7 +318,7 @@ async def _claim(db: Database, workspace_id: uuid.UUID, job_id: uuid.UUID) -> Im
         now = clock.now()
         if job.status in ("completed", "failed"):
             return job
-        if job.status == "running" and job.lease_until and job.lease_until > now:
+        if job.status == "running" and job.lease_until and job.lease_until > now and not take_over:
             raise Conflict("status", job.public_id, code="import_running", detail="this import is running elsewhere")
         if job.dry_run and job.checkpoint:
             # A dry run keeps nothing between chunks, so an interrupted one starts over.
@@ -339,9 +339,11 @@ async def run(
     *,
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
+    take_over: bool = False,
 ) -> ImportJob:
-    """Run (or resume after its checkpoint) a job to the end; returns the finished job."""
-    job = await _claim(db, workspace_id, job_id)
+    """Run (or resume after its checkpoint) a job to the end; returns the finished job. ``take_over``
+    ignores a live lease (the operator knows the previous runner is dead)."""
+    job = await _claim(db, workspace_id, job_id, take_over)
     if job.status != "running":
         return job
     shape = reader.Shape(job.format, _delimiter(job), list(job.headers))
