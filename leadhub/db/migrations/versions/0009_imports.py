@@ -25,7 +25,9 @@ def _json() -> sa.types.TypeEngine[Any]:
 
 
 def _workspace_fk(table: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], name=op.f(f"fk_{table}_workspace_id_workspaces"))
+    return sa.ForeignKeyConstraint(
+        ["workspace_id"], ["workspaces.id"], name=op.f(f"fk_{table}_workspace_id_workspaces")
+    )
 
 
 def upgrade() -> None:
