@@ -272,7 +272,7 @@ async def patch_campaign(
     if vetoes is not None:
         campaign.disqualifiers = vetoes
     after = _campaign_snapshot(campaign)
-    changes = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    changes = events.changes(before, after)
     if changes:
         campaign.updated_at = clock.now()
         await session.flush()
@@ -586,7 +586,7 @@ async def add_prospect(
 
 def _record_update(session: AsyncSession, actor: Actor, prospect: Prospect, before: dict[str, Any]) -> None:
     after = snapshot(prospect)
-    changes = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    changes = events.changes(before, after)
     changes.pop("updated_at", None)
     if changes:
         prospect.updated_at = clock.now()
@@ -627,7 +627,7 @@ async def rescore(
         now = clock.now()
         _apply_score(prospect, result, now)
         prospect.updated_at = now
-        changes = {k: {"before": old[k], "after": new[k]} for k in new if old[k] != new[k]}
+        changes = events.changes(old, new)
         record_prospect(session, actor, prospect, "prospect.rescored", changes=changes, extra={"reason": reason})
     if result.disqualified and prospect.state in ("queued", "in_progress"):
         change_state(session, actor, prospect, "disqualified", "disqualifier")

@@ -173,7 +173,7 @@ async def patch(session: AsyncSession, ws: Workspace, actor: Actor, company_id: 
     before = snapshot(company)
     await _apply(session, ws, company, data, creating=False)
     after = snapshot(company)
-    changes = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    changes = events.changes(before, after)
     if changes:
         company.updated_at = clock.now()
         await session.flush()

@@ -509,6 +509,6 @@ async def merge(
             "dropped": dropped,
             "origin": origin or {"rule": "request"},
         },
-        changes={k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]},
+        changes=events.changes(before, after),
     )
     return MergeResult(merged, [c.public_id for c in absorbed], already)

@@ -557,7 +557,7 @@ async def _update_row(
     before = snapshot(contact)
     await _apply(session, ws, contact, data, mode)
     after = snapshot(contact)
-    changes = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    changes = events.changes(before, after)
     if changes:
         contact.updated_at = clock.now()
         await session.flush()

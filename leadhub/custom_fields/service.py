@@ -170,7 +170,7 @@ async def patch(
             setattr(definition, name, getattr(data, name))
     _check_options(definition.type, list(definition.options))
     after = to_out(definition).model_dump(mode="json")
-    changes = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    changes = events.changes(before, after)
     if changes:
         definition.updated_at = clock.now()
         await session.flush()

@@ -243,7 +243,7 @@ async def patch(session: AsyncSession, ws: Workspace, actor: Actor, deal_id: str
     entered = deal.stage_entered_at
     left = await _apply(session, ws, actor, deal, data, creating=False)
     after = snapshot(deal)
-    changes = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    changes = events.changes(before, after)
     if changes:
         deal.updated_at = clock.now()
         await session.flush()

@@ -71,6 +71,11 @@ def record(
     return event
 
 
+def changes(before: dict[str, Any], after: dict[str, Any], ignore: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The fields whose value differs between two snapshots, as events carry them: {field: {before, after}}."""
+    return {k: {"before": before[k], "after": after[k]} for k in after if k not in ignore and before[k] != after[k]}
+
+
 def pending(session: AsyncSession) -> list[PendingEvent]:
     """The events queued in this transaction so far (a copy), for hooks that react before commit."""
     return list(_pending(session))

@@ -235,7 +235,7 @@ async def patch(session: AsyncSession, ws: Workspace, actor: Actor, pipeline_id:
             )
         _set_stages(pipeline, data.stages)
     after = snapshot(pipeline)
-    changes = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    changes = events.changes(before, after)
     if changes:
         pipeline.updated_at = clock.now()
         await session.flush()

@@ -175,7 +175,7 @@ async def patch(
     before = snapshot(task)
     transition = await _apply(session, ws, task, data, creating=False)
     after = snapshot(task)
-    changes = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k] and k != "overdue"}
+    changes = events.changes(before, after, ignore=("overdue",))
     if changes:
         task.updated_at = clock.now()
         await session.flush()
