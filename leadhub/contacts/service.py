@@ -324,28 +324,42 @@ async def _check_owners(
                 )
 
 
-def _sync_emails(contact: Contact, entries: list[_Entry]) -> None:
-    existing = {e.address: e for e in contact.emails}
+_IdentityRow = TypeVar("_IdentityRow", ContactEmail, ContactPhone)
+
+
+def _identity_rows(
+    current: list[_IdentityRow],
+    entries: list[_Entry],
+    value_of: Callable[[_IdentityRow], str],
+    make: Callable[[str], _IdentityRow],
+) -> list[_IdentityRow]:
+    """The email or phone rows for ``entries``: a value the contact already has keeps its row (so its
+    primary key is never deleted and re-inserted in one flush), a new value gets a new row."""
+    existing = {value_of(row): row for row in current}
     rows = []
     for position, entry in enumerate(entries):
-        row = existing.get(entry.value) or ContactEmail(
-            workspace_id=contact.workspace_id, address=entry.value, contact_id=contact.id
-        )
+        row = existing.get(entry.value) or make(entry.value)
         row.type, row.is_primary, row.position = entry.type, entry.primary, position
         rows.append(row)
-    contact.emails = rows
+    return rows
+
+
+def _sync_emails(contact: Contact, entries: list[_Entry]) -> None:
+    contact.emails = _identity_rows(
+        contact.emails,
+        entries,
+        lambda row: row.address,
+        lambda value: ContactEmail(workspace_id=contact.workspace_id, address=value, contact_id=contact.id),
+    )
 
 
 def _sync_phones(contact: Contact, entries: list[_Entry]) -> None:
-    existing = {p.number: p for p in contact.phones}
-    rows = []
-    for position, entry in enumerate(entries):
-        row = existing.get(entry.value) or ContactPhone(
-            workspace_id=contact.workspace_id, number=entry.value, contact_id=contact.id
-        )
-        row.type, row.is_primary, row.position = entry.type, entry.primary, position
-        rows.append(row)
-    contact.phones = rows
+    contact.phones = _identity_rows(
+        contact.phones,
+        entries,
+        lambda row: row.number,
+        lambda value: ContactPhone(workspace_id=contact.workspace_id, number=value, contact_id=contact.id),
+    )
 
 
 def _set_tags(contact: Contact, tags: Sequence[str]) -> None:
