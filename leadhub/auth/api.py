@@ -18,7 +18,7 @@ from leadhub.auth.schemas import (
     workspace_out,
 )
 from leadhub.core import ids
-from leadhub.core.errors import Forbidden, NotFound
+from leadhub.core.errors import Forbidden
 from leadhub.http.context import Ctx, ctx_for, serialize
 from leadhub.http.openapi import ERRORS
 
@@ -38,10 +38,7 @@ async def create_key(body: ApiKeyCreate, ctx: Ctx = Depends(admin)) -> Response:
     _org_key_only(ctx)
     workspace_id = None
     if body.workspace_id is not None:
-        try:
-            workspace_id = ids.decode(ids.WORKSPACE, body.workspace_id)
-        except ids.InvalidId:
-            raise NotFound("workspace") from None
+        workspace_id = ids.resolve(ids.WORKSPACE, body.workspace_id, "workspace")
     async with ctx.write() as tx:
         key, raw = await service.create_api_key(
             tx.session, ctx.principal.organization_id, workspace_id=workspace_id, name=body.name, scopes=body.scopes

@@ -136,10 +136,7 @@ async def list_api_keys(session: AsyncSession, organization_id: uuid.UUID) -> li
 
 
 async def revoke_api_key(session: AsyncSession, organization_id: uuid.UUID, key_id: str) -> ApiKey:
-    try:
-        kid = ids.decode(ids.API_KEY, key_id)
-    except ids.InvalidId:
-        raise NotFound("api key") from None
+    kid = ids.resolve(ids.API_KEY, key_id, "api key")
     key = await session.get(ApiKey, kid)
     if key is None or key.organization_id != organization_id:
         raise NotFound("api key")
@@ -188,10 +185,7 @@ async def resolve_workspace(session: AsyncSession, principal: Principal, request
     """The workspace a request acts in. A workspace key acts in its own; an organization key in the one
     it names, else the organization's first workspace. A workspace of another organization is 404."""
     if requested:
-        try:
-            wanted = ids.decode(ids.WORKSPACE, requested.strip())
-        except ids.InvalidId:
-            raise NotFound("workspace") from None
+        wanted = ids.resolve(ids.WORKSPACE, requested.strip(), "workspace")
         if principal.workspace_id is not None and wanted != principal.workspace_id:
             raise NotFound("workspace")
         ws = await session.get(Workspace, wanted)

@@ -184,10 +184,7 @@ def change_state(session: AsyncSession, actor: Actor, p: Prospect, to: str, reas
 
 
 def campaign_key(campaign_id: str) -> uuid.UUID:
-    try:
-        return ids.decode(ids.CAMPAIGN, campaign_id)
-    except ids.InvalidId:
-        raise NotFound("campaign") from None
+    return ids.resolve(ids.CAMPAIGN, campaign_id, "campaign")
 
 
 async def get_campaign(session: AsyncSession, ws: Workspace, campaign_id: str, *, lock: bool = False) -> Campaign:
@@ -664,10 +661,7 @@ async def rescore_all(session: AsyncSession, ws: Workspace, actor: Actor, campai
 
 
 def prospect_key(prospect_id: str) -> uuid.UUID:
-    try:
-        return ids.decode(ids.PROSPECT, prospect_id)
-    except ids.InvalidId:
-        raise NotFound("prospect") from None
+    return ids.resolve(ids.PROSPECT, prospect_id, "prospect")
 
 
 async def get_prospect(

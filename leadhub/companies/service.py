@@ -72,10 +72,7 @@ def snapshot(c: Company) -> dict[str, Any]:
 
 
 def company_key(company_id: str) -> uuid.UUID:
-    try:
-        return ids.decode(ids.COMPANY, company_id)
-    except ids.InvalidId:
-        raise NotFound("company") from None
+    return ids.resolve(ids.COMPANY, company_id, "company")
 
 
 async def get(session: AsyncSession, ws: Workspace, company_id: str) -> Company:

@@ -20,10 +20,7 @@ from leadhub.core.pagination import encode_cursor
 
 
 def _key(contact_id: str) -> uuid.UUID:
-    try:
-        return ids.decode(ids.CONTACT, contact_id)
-    except ids.InvalidId:
-        raise NotFound("contact") from None
+    return ids.resolve(ids.CONTACT, contact_id, "contact")
 
 
 async def workspace_of_contact(session: AsyncSession, organization_id: uuid.UUID, contact_id: str) -> Workspace:

@@ -160,10 +160,7 @@ def snapshot(c: Contact) -> dict[str, Any]:
 
 
 def _contact_key(contact_id: str) -> uuid.UUID:
-    try:
-        return ids.decode(ids.CONTACT, contact_id)
-    except ids.InvalidId:
-        raise NotFound("contact") from None
+    return ids.resolve(ids.CONTACT, contact_id, "contact")
 
 
 async def _load(session: AsyncSession, workspace_id: uuid.UUID, key: uuid.UUID) -> Contact | None:

@@ -10,6 +10,8 @@ import uuid
 
 import uuid_utils.compat as uuid_compat
 
+from leadhub.core.errors import NotFound
+
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _DECODE = {c: i for i, c in enumerate(_ALPHABET)}
 # Crockford base32 reads I/L as 1 and O as 0 on input.
@@ -76,6 +78,15 @@ def decode(prefix: str, text: str) -> uuid.UUID:
         return uuid.UUID(text)
     except ValueError as exc:
         raise InvalidId(prefix) from exc
+
+
+def resolve(prefix: str, text: str, resource: str) -> uuid.UUID:
+    """``decode`` for doors and services: an id that cannot be one of ``resource`` answers NotFound, exactly
+    like an id that does not exist (so a malformed id reveals nothing either)."""
+    try:
+        return decode(prefix, text)
+    except InvalidId:
+        raise NotFound(resource) from None
 
 
 def new(prefix: str) -> tuple[uuid.UUID, str]:

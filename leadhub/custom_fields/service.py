@@ -140,10 +140,7 @@ async def create(
 
 
 async def get(session: AsyncSession, workspace_id: uuid.UUID, field_id: str) -> CustomFieldDefinition:
-    try:
-        key = ids.decode(ids.CUSTOM_FIELD, field_id)
-    except ids.InvalidId:
-        raise NotFound("custom field") from None
+    key = ids.resolve(ids.CUSTOM_FIELD, field_id, "custom field")
     definition = await session.get(CustomFieldDefinition, (workspace_id, key))
     if definition is None:
         raise NotFound("custom field")

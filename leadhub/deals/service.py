@@ -90,10 +90,7 @@ def snapshot(d: Deal) -> dict[str, Any]:
 
 
 def deal_key(deal_id: str) -> uuid.UUID:
-    try:
-        return ids.decode(ids.DEAL, deal_id)
-    except ids.InvalidId:
-        raise NotFound("deal") from None
+    return ids.resolve(ids.DEAL, deal_id, "deal")
 
 
 async def get(session: AsyncSession, ws: Workspace, deal_id: str, *, deleted: bool = False) -> Deal:

@@ -130,10 +130,7 @@ async def create_job(
 
 
 def _job_key(job_id: str) -> uuid.UUID:
-    try:
-        return ids.decode(ids.IMPORT, job_id)
-    except ids.InvalidId:
-        raise NotFound("import") from None
+    return ids.resolve(ids.IMPORT, job_id, "import")
 
 
 async def get(session: AsyncSession, ws: Workspace, job_id: str) -> ImportJob:

@@ -112,10 +112,7 @@ async def has_default(session: AsyncSession, ws_id: uuid.UUID) -> bool:
 
 
 def pipeline_key(pipeline_id: str) -> uuid.UUID:
-    try:
-        return ids.decode(ids.PIPELINE, pipeline_id)
-    except ids.InvalidId:
-        raise NotFound("pipeline") from None
+    return ids.resolve(ids.PIPELINE, pipeline_id, "pipeline")
 
 
 async def get(session: AsyncSession, ws: Workspace, pipeline_id: str) -> Pipeline:

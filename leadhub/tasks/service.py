@@ -63,10 +63,7 @@ def snapshot(t: Task) -> dict[str, Any]:
 
 
 def task_key(task_id: str) -> uuid.UUID:
-    try:
-        return ids.decode(ids.TASK, task_id)
-    except ids.InvalidId:
-        raise NotFound("task") from None
+    return ids.resolve(ids.TASK, task_id, "task")
 
 
 async def get(session: AsyncSession, ws: Workspace, task_id: str, *, deal_id: uuid.UUID | None = None) -> Task:

@@ -64,10 +64,7 @@ def check_password(password: str) -> None:
 async def _workspaces_of_org(session: AsyncSession, organization_id: uuid.UUID, wanted: list[str]) -> list[Workspace]:
     found = []
     for public_id in wanted:
-        try:
-            key = ids.decode(ids.WORKSPACE, public_id)
-        except ids.InvalidId:
-            raise NotFound("workspace") from None
+        key = ids.resolve(ids.WORKSPACE, public_id, "workspace")
         ws = await session.get(Workspace, key)
         if ws is None or ws.organization_id != organization_id:
             raise NotFound("workspace")
@@ -135,10 +132,7 @@ async def list_users(session: AsyncSession, organization_id: uuid.UUID) -> list[
 
 
 async def get_user(session: AsyncSession, organization_id: uuid.UUID, user_id: str) -> User:
-    try:
-        key = ids.decode(ids.USER, user_id)
-    except ids.InvalidId:
-        raise NotFound("user") from None
+    key = ids.resolve(ids.USER, user_id, "user")
     user = await session.get(User, key)
     if user is None or user.organization_id != organization_id:
         raise NotFound("user")
@@ -214,10 +208,7 @@ async def memberships(session: AsyncSession, organization_id: uuid.UUID) -> dict
 
 async def workspace_for(session: AsyncSession, user: User, workspace_id: str) -> Workspace:
     """The workspace named in a URL, if this user may open it; 404 otherwise, exactly as if it did not exist."""
-    try:
-        key = ids.decode(ids.WORKSPACE, workspace_id)
-    except ids.InvalidId:
-        raise NotFound("workspace") from None
+    key = ids.resolve(ids.WORKSPACE, workspace_id, "workspace")
     ws = await session.get(Workspace, key)
     if ws is None or ws.organization_id != user.organization_id:
         raise NotFound("workspace")
@@ -381,10 +372,7 @@ async def save_view(session: AsyncSession, ws: Workspace, user: User, name: str,
 
 
 async def delete_view(session: AsyncSession, ws: Workspace, user: User, view_id: str) -> None:
-    try:
-        key = ids.decode(ids.SAVED_VIEW, view_id)
-    except ids.InvalidId:
-        raise NotFound("view") from None
+    key = ids.resolve(ids.SAVED_VIEW, view_id, "view")
     view = await session.get(SavedView, (ws.id, key))
     if view is None or view.user_id != user.id:
         raise NotFound("view")

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadhub.core import ids
+from leadhub.core.errors import NotFound
 
 
 @settings(max_examples=200, deadline=None)
@@ -66,3 +67,13 @@ def test_decode_of_arbitrary_text_returns_a_uuid_or_raises_invalid_id(text: str)
         return
     assert isinstance(result, uuid.UUID)
     assert ids.decode(ids.CONTACT, ids.encode(ids.CONTACT, result)) == result
+
+
+def test_resolve_answers_not_found_for_an_id_that_cannot_be_of_the_resource() -> None:
+    value, public = ids.new(ids.DEAL)
+    assert ids.resolve(ids.DEAL, public, "deal") == value
+    assert ids.resolve(ids.DEAL, str(value), "deal") == value
+    for wrong in (ids.encode(ids.TASK, value), "deal_garbage", ""):
+        with pytest.raises(NotFound) as caught:
+            ids.resolve(ids.DEAL, wrong, "deal")
+        assert caught.value.resource == "deal" and caught.value.detail == "deal not found"
