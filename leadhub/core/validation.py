@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
@@ -77,6 +77,44 @@ def kind_of(value: Any) -> str:
     return type(value).__name__
 
 
+# The canonical-form fast paths below answer only when they can prove the full check answers the same;
+# anything else (including every failure) goes through the library, so errors stay exactly the library's.
+# An ASCII dot-atom local part (a strict subset of RFC 5322's atext: no quotes, no comments, no leading,
+# trailing or doubled dot, at most 64 characters) at a plain ASCII host name (LDH labels, no trailing dot,
+# no punycode). email-validator keeps such a local part as written and checks the domain on its own, so
+# the address is valid iff the domain is, and its normalized form is the address lower-cased.
+_FAST_EMAIL = re.compile(
+    r"(?P<local>[A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*)@"
+    r"(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)",
+    re.ASCII,
+)
+_LOCAL_MAX = 64
+_VALUE_CACHE = 65536  # distinct values remembered per normalizer (an import repeats few; the API many)
+
+
+@lru_cache(maxsize=16384)
+def _domain_ok(domain: str) -> bool:
+    """Whether email-validator accepts this (lower-case, ASCII, non-punycode) domain with a plain local
+    part: one library call per distinct domain."""
+    if "xn--" in domain:
+        return False  # punycode is decoded and re-checked by the library: not canonical for this cache
+    try:
+        result = email_validator.validate_email("a@" + domain, check_deliverability=False)
+    except email_validator.EmailNotValidError:
+        return False
+    return bool(result.ascii_domain == domain and result.domain == domain)
+
+
+def _fast_email(text: str) -> str | None:
+    """The normalized form of an already-canonical address, or None when only the full check can tell."""
+    match = _FAST_EMAIL.fullmatch(text)
+    if match is None or len(match.group("local")) > _LOCAL_MAX:
+        return None
+    if not _domain_ok(match.group("domain").lower()):
+        return None
+    return text.lower()
+
+
 def normalize_email(value: str) -> str:
     """Lower-cased, syntax-checked address (no DNS look-up)."""
     if not isinstance(value, str):
@@ -86,6 +124,15 @@ def normalize_email(value: str) -> str:
         raise ValidationFailure("required", "must not be empty")
     if len(text) > MAX_EMAIL_LENGTH:
         raise ValidationFailure("max_length", f"must be at most {MAX_EMAIL_LENGTH} characters")
+    fast = _fast_email(text)
+    if fast is not None:
+        return fast
+    return _full_email(text)
+
+
+@lru_cache(maxsize=_VALUE_CACHE)
+def _full_email(text: str) -> str:
+    """email-validator's verdict on a stripped address of bounded length (failures are not cached)."""
     try:
         result = email_validator.validate_email(text, check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
@@ -94,6 +141,54 @@ def normalize_email(value: str) -> str:
     if len(normalized) > MAX_EMAIL_LENGTH:
         raise ValidationFailure("max_length", f"must be at most {MAX_EMAIL_LENGTH} characters")
     return normalized
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{1,16}", re.ASCII)
+
+
+@cache
+def _plain_prefix(country_code: int) -> str | None:
+    """The national prefix of a calling code when it is a plain digit string ("" when it has none), or
+    None when it is a pattern (then only the full parse can tell what it strips)."""
+    region = phonenumbers.region_code_for_country_code(country_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    if metadata is None:
+        return None
+    prefix = metadata.national_prefix_for_parsing
+    if not prefix:
+        return ""
+    return prefix if prefix.isdigit() and prefix.isascii() else None
+
+
+@lru_cache(maxsize=4096)
+def _possible_length(country_code: int, length: int) -> bool:
+    """phonenumbers' possibility test, which depends only on the calling code and the length of the
+    national significant number (``_test_number_length`` against the code's main region)."""
+    sample = phonenumbers.PhoneNumber(country_code=country_code, national_number=int("1" + "0" * (length - 1)))
+    return bool(phonenumbers.is_possible_number(sample))
+
+
+def _fast_phone(text: str) -> str | None:
+    """``text`` itself when it is already E.164 and the full parse provably gives it back unchanged: the
+    calling code is read as phonenumbers reads it (shortest known prefix), the national part has no
+    leading zero (which the library keeps as a flag), its national prefix is a plain string the number
+    does not start with (so nothing is stripped), and the length is possible for the code."""
+    if _E164.fullmatch(text) is None:
+        return None
+    digits = text[1:]
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    national = digits[size:]
+    if len(national) < 2 or national[0] == "0":
+        return None
+    prefix = _plain_prefix(code)
+    if prefix is None or (prefix and national.startswith(prefix)):
+        return None
+    return text if _possible_length(code, len(national)) else None
 
 
 def normalize_phone(value: str, default_region: str | None = None) -> str:
@@ -107,6 +202,15 @@ def normalize_phone(value: str, default_region: str | None = None) -> str:
         raise ValidationFailure("max_length", f"must be at most {MAX_PHONE_INPUT_LENGTH} characters")
     if text.startswith("00"):
         text = "+" + text[2:]
+    fast = _fast_phone(text)
+    if fast is not None:
+        return fast
+    return _full_phone(text, default_region)
+
+
+@lru_cache(maxsize=_VALUE_CACHE)
+def _full_phone(text: str, default_region: str | None) -> str:
+    """phonenumbers' verdict on a stripped number of bounded length (failures are not cached)."""
     if not text.startswith("+") and not default_region:
         raise ValidationFailure("phone_region", "a national number needs a +country code or a default region")
     try:
