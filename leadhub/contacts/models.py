@@ -19,16 +19,18 @@ class Contact(Base):
     __table_args__ = (
         Index("ix_contacts_ws_created", "workspace_id", "created_at", "id"),
         Index("ix_contacts_ws_updated", "workspace_id", "updated_at", "id"),
-        Index("ix_contacts_ws_status", "workspace_id", "status"),
-        Index("ix_contacts_ws_source", "workspace_id", "source"),
+        # A filtered list reads its page in sort order from one of these (migration 0011).
+        Index("ix_contacts_ws_status", "workspace_id", "status", "created_at", "id"),
+        Index("ix_contacts_ws_source", "workspace_id", "source", "created_at", "id"),
         Index("ix_contacts_ws_company", "workspace_id", "company_id"),
-        # `q` search (migration 0010): trigram GIN on PostgreSQL, a plain index on SQLite.
+        # `q` search on PostgreSQL (migration 0010): trigram GIN. SQLite searches the FTS5 table
+        # `contacts_fts` instead (migration 0011: a virtual table with triggers, outside these models).
         Index(
             "ix_contacts_search_text",
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "public.gin_trgm_ops"},
-        ),
+        ).ddl_if(dialect="postgresql"),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), primary_key=True)
