@@ -54,7 +54,16 @@ def import_file(
     unmapped_to_custom: Annotated[bool | None, typer.Option(help="Unmapped columns go to custom fields")] = None,
     mapping: Annotated[str | None, typer.Option(help='JSON: {"column": "field"}')] = None,
     format: Annotated[str | None, typer.Option(help="csv or jsonl (default: guessed)")] = None,
-    chunk_rows: Annotated[int, typer.Option(min=1, max=100_000, help="Rows per committed chunk")] = service.CHUNK_ROWS,
+    chunk_rows: Annotated[
+        int | None,
+        typer.Option(min=1, max=100_000, help="Rows per committed chunk (default 5,000; 1,000 on --path service)"),
+    ] = None,
+    path: Annotated[
+        str | None, typer.Option(help="fast (default) or service: every row through the contact service, one by one")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=0, max=64, help="Normalizing processes (default: the cores, for big files)")
+    ] = None,
     resume: Annotated[str | None, typer.Option(help="Resume this interrupted import job (imp_…)")] = None,
     take_over: Annotated[
         bool, typer.Option(help="With --resume: take the job even if its lease looks live (its runner died)")
@@ -64,6 +73,9 @@ def import_file(
     data_dir: Annotated[Path | None, typer.Option("--data-dir", envvar="LEADHUB_DATA_DIR")] = None,
 ) -> None:
     """Import contacts from a file, in committed chunks; an interrupted run resumes with --resume."""
+    if path not in (None, "fast", "service"):
+        console.print("[red]error:[/red] --path must be fast or service")
+        raise typer.Exit(2)
     if file is None and resume is None:
         console.print("[red]error:[/red] give a FILE, or --resume JOB")
         raise typer.Exit(2)
@@ -100,7 +112,7 @@ def import_file(
                     assert file is not None
                     job = await service.create_job(session, ws, file.resolve(), options)
             print(f"import {job.public_id}", flush=True)
-            return await _run_with_bar(db, job, chunk_rows, quiet, take_over)
+            return await _run_with_bar(db, job, chunk_rows, quiet, take_over, path, workers)
         finally:
             await db.dispose()
 
@@ -116,11 +128,21 @@ def import_file(
         print(f"per-row report: GET /v1/imports/{job.public_id}/errors", flush=True)
 
 
-async def _run_with_bar(db: Database, job: ImportJob, chunk_rows: int, quiet: bool, take_over: bool) -> ImportJob:
+async def _run_with_bar(
+    db: Database,
+    job: ImportJob,
+    chunk_rows: int | None,
+    quiet: bool,
+    take_over: bool,
+    path: str | None = None,
+    workers: int | None = None,
+) -> ImportJob:
     actor = Actor(type="system", id=None, door="cli")
     workspace_id, job_id = job.workspace_id, job.id
     if quiet:
-        return await service.run(db, workspace_id, job_id, actor, chunk_rows=chunk_rows, take_over=take_over)
+        return await service.run(
+            db, workspace_id, job_id, actor, chunk_rows=chunk_rows, take_over=take_over, path=path, workers=workers
+        )
     columns = (
         TextColumn("[bold]importing"),
         BarColumn(),
@@ -146,7 +168,15 @@ async def _run_with_bar(db: Database, job: ImportJob, chunk_rows: int, quiet: bo
             )
 
         return await service.run(
-            db, workspace_id, job_id, actor, chunk_rows=chunk_rows, progress=advance, take_over=take_over
+            db,
+            workspace_id,
+            job_id,
+            actor,
+            chunk_rows=chunk_rows,
+            progress=advance,
+            take_over=take_over,
+            path=path,
+            workers=workers,
         )
 
 

@@ -1,0 +1,583 @@
+"""The import fast path: rows normalized in chunks (in worker processes for big files), new contacts written
+set-based, every other row through the service path.
+
+``prepare`` is pure (no database): it runs the same schema (``ContactIn``), normalizers
+(``core.validation``), name rules (``contacts.names``), custom-field coercion and blocking keys
+(``contacts.dedupe``) as ``contacts.service.create``, and builds the contact's rows and its
+``contact.created`` payload. ``write_chunk`` then sends to the service path, in file order, every row whose
+outcome depends on other data: an email or phone already stored, suppressed (erased people), or shared with
+another row of the chunk (an in-file duplicate). The remaining rows are independent of everything else
+written in the chunk, so writing them first and in bulk (one ``INSERT`` per table, ``COPY`` on PostgreSQL)
+gives what writing them one by one gives. A unique violation there (a concurrent writer took an identity
+since the check) rolls the bulk write back and sends those rows to the service path too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadhub.auth.models import Workspace
+from leadhub.auth.principal import Actor
+from leadhub.companies.freemail import is_personal_domain
+from leadhub.companies.models import Company
+from leadhub.contacts import dedupe
+from leadhub.contacts.dedupe_models import MatchKey
+from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
+from leadhub.contacts.names import join_parts, name_from_email, split_name
+from leadhub.contacts.schemas import AddressOut, ContactIn, ContactOut, EmailOut, PhoneOut
+from leadhub.core import clock, ids
+from leadhub.core.errors import FieldError
+from leadhub.core.validation import ValidationFailure, kind_of, normalize_phone
+from leadhub.custom_fields import service as custom_fields
+from leadhub.custom_fields.models import CustomFieldDefinition
+from leadhub.events.models import Event
+from leadhub.http.errors import pydantic_errors
+from leadhub.imports import mapping as mappings
+from leadhub.imports.models import ImportRow
+from leadhub.privacy import suppression
+from leadhub.privacy.models import Suppression
+
+# The service's create rules, mirrored (tests/imports/test_fast_path.py compares both paths row for row).
+_PLAIN = (
+    "company_name",
+    "title",
+    "website",
+    "country",
+    "timezone",
+    "date_of_birth",
+    "source",
+    "status",
+    "dnd",
+    "is_test",
+    "user_knowledge",
+    "notes",
+    "assigned_to",
+    "first_seen",
+    "last_seen",
+    "session_count",
+)
+_NOT_NULL = (
+    "status",
+    "dnd",
+    "is_test",
+    "session_count",
+    "emails",
+    "phones",
+    "tags",
+    "custom_fields",
+    "dnd_settings",
+    "consent",
+)
+_DEFAULTS: dict[str, Any] = {"status": "new", "dnd": False, "is_test": False, "session_count": 0}
+_ADDRESS = ("line1", "line2", "city", "state", "postal_code", "country")
+_IN = 500  # values per IN (...) list
+
+
+@dataclass(frozen=True)
+class Context:
+    """What preparing a row needs, picklable for a worker process."""
+
+    mapping: dict[str, str]
+    unmapped_to_custom: bool
+    default_region: str | None
+    definitions: tuple[tuple[str, str, tuple[Any, ...]], ...]  # (key, type, options)
+
+
+@dataclass
+class Issue:
+    row: int
+    kind: str
+    column: str | None
+    value_kind: str | None
+    rule: str
+    message: str
+    merged_into_row: int | None = None
+
+
+@dataclass
+class Prepared:
+    """One row after normalization. ``kind``: ``new`` (a contact to create unless its identities are taken),
+    ``failed`` / ``skipped`` (final whatever the database holds), or ``check`` (refused by a create rule that
+    a stored match would change: the service path decides when one of ``emails``/``phones`` is stored)."""
+
+    row: int
+    kind: str
+    emails: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    cells: dict[str, Any] | None = None
+    contact: dict[str, Any] | None = None
+    email_rows: list[tuple[str, str, bool]] = field(default_factory=list)
+    phone_rows: list[tuple[str, str, bool]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    payload: dict[str, Any] | None = None
+    domain: str | None = None
+
+
+# ---------------------------------------------------------------- preparing (pure)
+
+
+def _definitions(context: Context) -> dict[str, CustomFieldDefinition]:
+    return {
+        key: CustomFieldDefinition(key=key, type=kind, options=list(options))
+        for key, kind, options in context.definitions
+    }
+
+
+def _entries(
+    given: list[tuple[str, str, bool, str]], list_name: str, errors: list[FieldError]
+) -> list[tuple[str, str, bool, str]]:
+    """contacts.service._one_primary: repeats dropped (first spelling wins, a primary flag carries over),
+    exactly one primary."""
+    merged: dict[str, list[Any]] = {}
+    for value, type_, primary, path in given:
+        if value in merged:
+            merged[value][2] = merged[value][2] or primary
+        else:
+            merged[value] = [value, type_, primary, path]
+    result: list[tuple[str, str, bool, str]] = [(e[0], e[1], e[2], e[3]) for e in merged.values()]
+    primaries = [e for e in result if e[2]]
+    if len(primaries) > 1:
+        errors.append(FieldError(list_name, "one_primary", f"at most one of {list_name} may be primary", "array"))
+    elif result and not primaries:
+        first = result[0]
+        result[0] = (first[0], first[1], True, first[3])
+    return result
+
+
+def _failure(row: int, errors: Sequence[FieldError], origin: dict[str, str]) -> list[Issue]:
+    return [Issue(row, "error", mappings.column_of(e.field, origin), e.kind, e.rule, e.message[:500]) for e in errors]
+
+
+def prepare_row(
+    context: Context, definitions: dict[str, CustomFieldDefinition], row: int, cells: dict[str, Any], error: str | None
+) -> Prepared:
+    if error is not None:
+        return Prepared(row, "failed", issues=[Issue(row, "error", None, None, "format", f"row {error}")])
+    raw, origin = mappings.to_contact(cells, context.mapping, context.unmapped_to_custom)
+    if not raw:
+        return Prepared(row, "skipped")
+    try:
+        data = ContactIn.model_validate(raw)
+    except ValidationError as exc:
+        return Prepared(row, "failed", issues=_failure(row, pydantic_errors(exc.errors()), origin))
+    given = data.model_fields_set
+    errors: list[FieldError] = []
+    for name in _NOT_NULL:
+        if name in given and getattr(data, name) is None:
+            errors.append(FieldError(name, "not_null", "must not be null (send a value, or omit the field)", "null"))
+
+    emails_in: list[tuple[str, str, bool, str]] | None = None
+    if "emails" in given or "email" in given:
+        emails_in = [(e.address, e.type, e.primary, f"emails[{i}].address") for i, e in enumerate(data.emails or [])]
+        if data.email:
+            emails_in.insert(0, (data.email, "other", not any(e[2] for e in emails_in), "email"))
+    phones_in: list[tuple[str, str, bool, str]] | None = None
+    if "phones" in given or "phone" in given:
+        raw_phones = [(p.number, p.type, p.primary, f"phones[{i}].number") for i, p in enumerate(data.phones or [])]
+        if data.phone:
+            raw_phones.insert(0, (data.phone, "other", not any(p[2] for p in raw_phones), "phone"))
+        phones_in = []
+        for number, type_, primary, path in raw_phones:
+            try:
+                phones_in.append((normalize_phone(number, context.default_region), type_, primary, path))
+            except ValidationFailure as exc:
+                errors.append(FieldError(path, exc.rule, exc.message, "string"))
+    emails = _entries(_entries(emails_in, "emails", errors), "emails", errors) if emails_in is not None else []
+    phones = _entries(_entries(phones_in, "phones", errors), "phones", errors) if phones_in is not None else []
+
+    custom: dict[str, Any] = {}
+    if data.custom_fields:
+        for key, value in data.custom_fields.items():
+            if value is None:
+                custom.pop(key, None)
+                continue
+            definition = definitions.get(key)
+            if definition is None:
+                custom[key] = value
+                continue
+            try:
+                custom[key] = custom_fields.coerce_value(definition, value)
+            except ValidationFailure as exc:
+                errors.append(FieldError(f"custom_fields.{key}", exc.rule, exc.message, kind_of(value)))
+    identities = [e[0] for e in emails], [p[0] for p in phones]
+    if errors:
+        return Prepared(row, "check", *identities, issues=_failure(row, errors, origin), cells=cells)
+    if "company_id" in given:
+        return Prepared(row, "check", *identities, cells=cells)  # a company reference: the service resolves it
+    return _build(row, data, emails, phones, custom, identities, cells)
+
+
+def _build(
+    row: int,
+    data: ContactIn,
+    emails: list[tuple[str, str, bool, str]],
+    phones: list[tuple[str, str, bool, str]],
+    custom: dict[str, Any],
+    identities: tuple[list[str], list[str]],
+    cells: dict[str, Any],
+) -> Prepared:
+    given = data.model_fields_set
+    now = clock.now()
+    key = ids.new_uuid()
+    c: dict[str, Any] = {"id": key, "created_at": now, "updated_at": now}
+    for name in _PLAIN:
+        c[name] = getattr(data, name) if name in given else _DEFAULTS.get(name)
+    c["custom_fields"] = custom if data.custom_fields is not None else {}
+    c["dnd_settings"], c["consent"] = {}, {}
+    for a in _ADDRESS:
+        c[f"address_{a}"] = None
+    if "address" in given and data.address is not None:
+        for a in data.address.model_fields_set:
+            c[f"address_{a}"] = getattr(data.address, a)
+    if data.dnd_settings is not None:
+        settings: dict[str, Any] = {}
+        for channel in data.dnd_settings.model_fields_set:
+            value = getattr(data.dnd_settings, channel)
+            if value is None:
+                settings.pop(channel, None)
+            else:
+                settings[channel] = value.model_dump(mode="json", exclude_none=True)
+        c["dnd_settings"] = settings
+    if data.consent is not None:
+        consent: dict[str, Any] = {}
+        for purpose, entry in data.consent.items():
+            if entry is None:
+                consent.pop(purpose, None)
+            else:
+                consent[purpose] = entry.model_dump(mode="json", exclude_none=True)
+        c["consent"] = consent
+    tags = list(dict.fromkeys(data.tags)) if "tags" in given and data.tags is not None else []
+    primary_email = next((e[0] for e in emails if e[2]), None)
+    # contacts.service._apply_names, create mode.
+    parts = {"first_name", "middle_name", "last_name"} & given
+    for part in ("first_name", "middle_name", "last_name"):
+        c[part] = getattr(data, part) if part in parts else None
+    if "name" in given and data.name:
+        c["name"] = data.name
+        if not parts:
+            c["first_name"], c["middle_name"], c["last_name"] = split_name(data.name)
+    else:
+        joined = join_parts(c["first_name"], c["middle_name"], c["last_name"])
+        c["name"] = joined if joined else name_from_email(primary_email)
+    text = [c["name"], c["first_name"], c["last_name"], c["company_name"]]
+    text += [e[0] for e in emails]
+    for p in phones:
+        text += [p[0], p[0].lstrip("+")]
+    c["search_text"] = " ".join(t for t in text if t).lower()
+    domain = primary_email.rsplit("@", 1)[1].lower() if primary_email and "@" in primary_email else None
+    keys = dedupe.blocking_keys(
+        dedupe.profile(
+            str(key),
+            first_name=c["first_name"],
+            middle_name=c["middle_name"],
+            last_name=c["last_name"],
+            name=c["name"],
+            emails=[e[0] for e in emails],
+            phones=[p[0] for p in phones],
+            company_name=c["company_name"],
+            website=c["website"],
+            date_of_birth=c["date_of_birth"],
+            country=c["country"],
+        )
+    )
+    has_address = any(c[f"address_{a}"] for a in _ADDRESS)
+    payload = ContactOut(
+        id=ids.encode(ids.CONTACT, key),
+        first_name=c["first_name"],
+        middle_name=c["middle_name"],
+        last_name=c["last_name"],
+        name=c["name"],
+        emails=[EmailOut(address=e[0], type=e[1], primary=e[2]) for e in emails],
+        phones=[PhoneOut(number=p[0], type=p[1], primary=p[2]) for p in phones],
+        company_name=c["company_name"],
+        company_id=None,
+        title=c["title"],
+        website=c["website"],
+        address=AddressOut(**{a: c[f"address_{a}"] for a in _ADDRESS}) if has_address else None,
+        country=c["country"],
+        timezone=c["timezone"],
+        date_of_birth=c["date_of_birth"],
+        source=c["source"],
+        status=c["status"],
+        tags=tags,
+        custom_fields=dict(c["custom_fields"]),
+        dnd=c["dnd"],
+        dnd_settings=dict(c["dnd_settings"]),
+        consent=dict(c["consent"]),
+        is_test=c["is_test"],
+        user_knowledge=c["user_knowledge"],
+        notes=c["notes"],
+        assigned_to=c["assigned_to"],
+        first_seen=c["first_seen"],
+        last_seen=c["last_seen"],
+        session_count=c["session_count"],
+        created_at=now,
+        updated_at=now,
+    ).model_dump(mode="json")
+    return Prepared(
+        row,
+        "new",
+        *identities,
+        cells=cells,
+        contact=c,
+        email_rows=[(e[0], e[1], e[2]) for e in emails],
+        phone_rows=[(p[0], p[1], p[2]) for p in phones],
+        tags=tags,
+        keys=sorted(keys),
+        payload=payload,
+        domain=domain if domain and not is_personal_domain(domain) else None,
+    )
+
+
+_worker_context: tuple[Context, dict[str, CustomFieldDefinition]] | None = None
+
+
+def prepare_chunk(context: Context, records: list[tuple[int, dict[str, Any], str | None]]) -> list[Prepared]:
+    """Every record of a chunk prepared (runs in a worker process for big files)."""
+    global _worker_context
+    if _worker_context is None or _worker_context[0] != context:
+        _worker_context = (context, _definitions(context))
+    definitions = _worker_context[1]
+    return [prepare_row(context, definitions, row, cells, error) for row, cells, error in records]
+
+
+# ---------------------------------------------------------------- writing (one chunk, in its transaction)
+
+
+async def _stored(session: AsyncSession, ws_id: uuid.UUID, emails: set[str], phones: set[str]) -> set[str]:
+    """Which of these emails / phones are stored or suppressed (as ``e:``/``p:`` tagged values)."""
+    found: set[str] = set()
+    for values, column, owner_ws, tag in (
+        (sorted(emails), ContactEmail.address, ContactEmail.workspace_id, "e:"),
+        (sorted(phones), ContactPhone.number, ContactPhone.workspace_id, "p:"),
+    ):
+        for start in range(0, len(values), _IN):
+            part = values[start : start + _IN]
+            rows = await session.scalars(select(column).where(owner_ws == ws_id, column.in_(part)))
+            found.update(tag + v for v in rows)
+    digests = {suppression.digest("email", e): "e:" + e for e in emails}
+    digests |= {suppression.digest("phone", p): "p:" + p for p in phones}
+    keys = sorted(digests)
+    for start in range(0, len(keys), _IN):
+        rows = await session.scalars(
+            select(Suppression.digest).where(
+                Suppression.workspace_id == ws_id, Suppression.digest.in_(keys[start : start + _IN])
+            )
+        )
+        found.update(digests[d] for d in rows)
+    return found
+
+
+@dataclass
+class Split:
+    """A chunk sorted: rows final already, rows to create in bulk, rows for the service path (file order)."""
+
+    final: list[Prepared] = field(default_factory=list)
+    bulk: list[Prepared] = field(default_factory=list)
+    service: list[Prepared] = field(default_factory=list)
+
+
+async def split(session: AsyncSession, ws_id: uuid.UUID, prepared: list[Prepared]) -> Split:
+    seen: dict[str, int] = {}
+    for p in prepared:
+        for tagged in {"e:" + e for e in p.emails} | {"p:" + n for n in p.phones}:
+            seen[tagged] = seen.get(tagged, 0) + 1
+    stored = await _stored(
+        session,
+        ws_id,
+        {e for p in prepared for e in p.emails},
+        {n for p in prepared for n in p.phones},
+    )
+    out = Split()
+    for p in prepared:
+        if p.kind in ("failed", "skipped"):
+            out.final.append(p)
+            continue
+        identities = ["e:" + e for e in p.emails] + ["p:" + n for n in p.phones]
+        shared = any(seen[t] > 1 or t in stored for t in identities)
+        if shared or (p.kind == "check" and p.contact is None and not p.issues):
+            out.service.append(p)
+        elif p.kind == "check":
+            out.final.append(p)  # refused by the create rules; nothing stored could make it a match
+        else:
+            out.bulk.append(p)
+    return out
+
+
+async def _companies(session: AsyncSession, ws_id: uuid.UUID, domains: set[str], cache: dict[str, Any]) -> None:
+    wanted = sorted(d for d in domains if d not in cache)
+    for start in range(0, len(wanted), _IN):
+        part = wanted[start : start + _IN]
+        rows = await session.execute(
+            select(Company.domain, Company.id).where(Company.workspace_id == ws_id, Company.domain.in_(part))
+        )
+        found = {d: k for d, k in rows}
+        for d in part:
+            cache[d] = found.get(d)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def _copy(session: AsyncSession, table: str, columns: list[str], records: list[tuple[Any, ...]]) -> None:
+    """COPY rows into a table on the session's own connection (inside its transaction)."""
+    if not records:
+        return
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.copy_records_to_table(table, records=records, columns=columns)
+
+
+_CONTACT_COLUMNS = [c.name for c in Contact.__table__.columns]
+_JSON_COLUMNS = {"custom_fields", "dnd_settings", "consent"}
+
+
+async def _insert_rows(
+    session: AsyncSession, ws: Workspace, actor: Actor, job_id: uuid.UUID, rows: list[Prepared], outbox: bool
+) -> list[Event]:
+    ws_id = ws.id
+    contacts = [{"workspace_id": ws_id, **p.contact} for p in rows if p.contact is not None]
+    emails = [
+        {"workspace_id": ws_id, "address": a, "contact_id": p.contact["id"], "type": t}
+        | {"is_primary": primary, "position": i}
+        for p in rows
+        if p.contact is not None
+        for i, (a, t, primary) in enumerate(p.email_rows)
+    ]
+    phones = [
+        {"workspace_id": ws_id, "number": n, "contact_id": p.contact["id"], "type": t}
+        | {"is_primary": primary, "position": i}
+        for p in rows
+        if p.contact is not None
+        for i, (n, t, primary) in enumerate(p.phone_rows)
+    ]
+    tags = [
+        {"workspace_id": ws_id, "contact_id": p.contact["id"], "tag": tag, "position": i}
+        for p in rows
+        if p.contact is not None
+        for i, tag in enumerate(p.tags)
+    ]
+    keys = [
+        {"workspace_id": ws_id, "key": k, "contact_id": p.contact["id"]}
+        for p in rows
+        if p.contact is not None
+        for k in p.keys
+    ]
+    made = [
+        {"workspace_id": ws_id, "job_id": job_id, "contact_id": p.contact["id"], "row": p.row}
+        for p in rows
+        if p.contact is not None
+    ]
+    # The events' sequence numbers as one block: the same row lock events.flush takes, held to commit.
+    result = await session.execute(
+        update(Workspace)
+        .where(Workspace.id == ws_id)
+        .values(event_seq=Workspace.event_seq + len(contacts))
+        .returning(Workspace.event_seq)
+        .execution_options(synchronize_session=False)
+    )
+    first = result.scalar_one() - len(contacts) + 1
+    events = [
+        {
+            "workspace_id": ws_id,
+            "seq": first + n,
+            "id": ids.new_uuid(),
+            "type": "contact.created",
+            "resource_type": "contact",
+            "resource_id": c["id"],
+            "contact_id": c["id"],
+            "actor_type": actor.type,
+            "actor_id": actor.id,
+            "door": actor.door,
+            "changes": None,
+            "payload": p.payload,
+            "occurred_at": c["created_at"],
+        }
+        for n, (p, c) in enumerate(zip(rows, contacts, strict=True))
+    ]
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await _copy(
+            session,
+            "contacts",
+            _CONTACT_COLUMNS,
+            [tuple(_json(c[k]) if k in _JSON_COLUMNS else c[k] for k in _CONTACT_COLUMNS) for c in contacts],
+        )
+        for table, items in (
+            ("contact_emails", emails),
+            ("contact_phones", phones),
+            ("contact_tags", tags),
+            ("contact_match_keys", keys),
+            ("import_rows", made),
+        ):
+            if items:
+                columns = list(items[0])
+                await _copy(session, table, columns, [tuple(i[k] for k in columns) for i in items])
+        columns = list(events[0]) if events else []
+        await _copy(
+            session,
+            "events",
+            columns,
+            [
+                tuple(_json(e[k]) if k in ("payload", "changes") and e[k] is not None else e[k] for k in columns)
+                for e in events
+            ],
+        )
+    else:
+        for model, items in (
+            (Contact, contacts),
+            (ContactEmail, emails),
+            (ContactPhone, phones),
+            (ContactTag, tags),
+            (MatchKey, keys),
+            (ImportRow, made),
+            (Event, events),
+        ):
+            if items:
+                await session.execute(insert(model), items)
+    if not outbox:
+        return []
+    return [Event(**e) for e in events]
+
+
+async def write_bulk(
+    session: AsyncSession,
+    ws: Workspace,
+    actor: Actor,
+    job_id: uuid.UUID,
+    rows: list[Prepared],
+    outbox: bool,
+    company_cache: dict[str, Any],
+) -> bool:
+    """Create the contacts of ``rows`` in bulk; False (and nothing written) when an identity was taken
+    concurrently since the check, so the caller sends the rows to the service path."""
+    if not rows:
+        return True
+    await _companies(session, ws.id, {p.domain for p in rows if p.domain}, company_cache)
+    for p in rows:
+        assert p.contact is not None and p.payload is not None
+        company = company_cache.get(p.domain) if p.domain else None
+        p.contact["company_id"] = company
+        p.payload["company_id"] = ids.encode(ids.COMPANY, company) if company else None
+    try:
+        async with session.begin_nested():
+            written = await _insert_rows(session, ws, actor, job_id, rows, outbox)
+    except IntegrityError:
+        return False
+    if written:
+        from leadhub.webhooks import outbox as deliveries
+
+        await deliveries.enqueue(session, written)
+    return True
