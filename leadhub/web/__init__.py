@@ -11,8 +11,8 @@ from leadhub.web.render import STATIC
 
 def install(app: FastAPI) -> None:
     """Serve the web app under /app from this process, assets included (no CDN)."""
-    from leadhub.web.pages import auth, contact, dashboard, leads, pipeline, settings
+    from leadhub.web.pages import auth, campaigns, contact, dashboard, exports, imports, leads, pipeline, settings
 
     app.mount("/app/static", StaticFiles(directory=STATIC), name="web-static")
-    for module in (auth, leads, contact, settings, pipeline, dashboard):
+    for module in (auth, leads, exports, contact, settings, pipeline, campaigns, imports, dashboard):
         app.include_router(module.router)

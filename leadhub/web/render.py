@@ -62,6 +62,26 @@ def _money(value: Any) -> str:
         return str(value)
 
 
+def _plain(value: Any) -> str:
+    """A rule's or a lead's value as a reader sees it: lists joined, ranges in words, booleans as yes/no."""
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, bool):
+        return messages.t("common.yes") if value else messages.t("common.no")
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dict) and set(value) <= {"min", "max"}:
+        low, high = _plain(value.get("min")), _plain(value.get("max"))
+        if low and high:
+            return f"{low} to {high}"
+        return f"≥ {low}" if low else f"≤ {high}"
+    if isinstance(value, float) and value == int(value):
+        return f"{int(value):,}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
 env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(["html", "svg"]),
@@ -76,6 +96,7 @@ env.globals["has_pipeline"] = True
 env.filters["when"] = _when
 env.filters["day"] = _day
 env.filters["money"] = _money
+env.filters["plain"] = _plain
 
 
 def html(template: str, context: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
