@@ -1,5 +1,5 @@
-"""`leadhub serve` as a real process for process-level tests: a fresh database per test (a SQLite file,
-or a new PostgreSQL database), a free port, everything it prints captured to one file."""
+"""`leadhub serve` and `leadhub worker` as real processes for process-level tests: a fresh database per test
+(a SQLite file, or a new PostgreSQL database), a free port, everything each prints captured to a file."""
 
 from __future__ import annotations
 
@@ -43,41 +43,71 @@ async def fresh_database(tmp: Path) -> AsyncIterator[str]:
 
 
 @dataclass
-class Server:
+class _Process:
     process: subprocess.Popen[bytes]
-    port: int
     output: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def printed(self) -> str:
+        return self.output.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush; returns once the process is gone."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self) -> None:
+        """Send SIGTERM (graceful shutdown) without waiting for the exit."""
+        self.process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> int:
+        """SIGTERM (graceful shutdown) and the exit code."""
+        self.terminate()
+        return self.process.wait(timeout=30)
+
+    def ensure_stopped(self) -> None:
+        """For teardown: stop gracefully if still running, SIGKILL if that hangs."""
+        if self.process.poll() is not None:
+            return
+        try:
+            self.stop()
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+@dataclass
+class Server(_Process):
+    port: int
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def printed(self) -> str:
-        return self.output.read_text(errors="replace")
 
     def admin_key(self) -> str:
         lines = self.printed().splitlines()
         at = next(i for i, line in enumerate(lines) if "admin API key" in line)
         return lines[at + 1].strip()
 
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
 
-    def stop(self) -> int:
-        """SIGTERM (graceful shutdown) and the exit code."""
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
+@dataclass
+class Worker(_Process):
+    """A `leadhub worker` (webhook dispatcher) process."""
 
 
-def _spawn(environment: dict[str, str], output: Path) -> subprocess.Popen[bytes]:
+def _spawn(environment: dict[str, str], output: Path, *command: str) -> subprocess.Popen[bytes]:
     with output.open("ab") as sink:
-        return subprocess.Popen([LEADHUB, "serve"], env=environment, stdout=sink, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [LEADHUB, *(command or ("serve",))], env=environment, stdout=sink, stderr=subprocess.STDOUT
+        )
 
 
-async def start(database_url: str, data_dir: Path, output: Path, **env: str) -> Server:
-    """Start `leadhub serve` and wait (polling, with a deadline) until /healthz answers."""
-    port = free_port()
+async def start(database_url: str, data_dir: Path, output: Path, *, port: int | None = None, **env: str) -> Server:
+    """Start `leadhub serve` and wait (polling, with a deadline) until /healthz answers. ``port``: the one a
+    previous server of this test used (a restart clients find where they left it); default a free one."""
+    port = port or free_port()
     environment = {
         **os.environ,
         "LEADHUB_DATABASE_URL": database_url,
@@ -87,7 +117,7 @@ async def start(database_url: str, data_dir: Path, output: Path, **env: str) -> 
         **env,
     }
     process = _spawn(environment, output)
-    server = Server(process, port, output)
+    server = Server(process, output, port)
     deadline = asyncio.get_running_loop().time() + 60
     async with httpx.AsyncClient() as client:
         while True:
@@ -102,3 +132,22 @@ async def start(database_url: str, data_dir: Path, output: Path, **env: str) -> 
                 server.kill()
                 raise RuntimeError(f"serve did not come up:\n{server.printed()[-3000:]}")
             await asyncio.sleep(0.1)  # polling a starting process, with a deadline
+
+
+async def start_worker(database_url: str, output: Path, *args: str, **env: str) -> Worker:
+    """Start `leadhub worker` (private webhook targets allowed: receivers listen on 127.0.0.1) and wait,
+    polling its output with a deadline, until it says it is ready."""
+    environment = {**os.environ, "LEADHUB_DATABASE_URL": database_url, "LEADHUB_WEBHOOK_ALLOW_PRIVATE": "1", **env}
+    process = _spawn(environment, output, "worker", *args)
+    worker = Worker(process, output)
+    # The output file collects every worker of a test; this one names itself by its pid.
+    ready = f":{process.pid}: ready"
+    deadline = asyncio.get_running_loop().time() + 60
+    while ready not in worker.printed():
+        if process.poll() is not None:
+            raise RuntimeError(f"worker exited with {process.returncode}:\n{worker.printed()[-3000:]}")
+        if asyncio.get_running_loop().time() > deadline:
+            worker.kill()
+            raise RuntimeError(f"worker did not come up:\n{worker.printed()[-3000:]}")
+        await asyncio.sleep(0.05)  # polling a starting process, with a deadline
+    return worker
