@@ -1,5 +1,6 @@
 """End-to-end in Debian's Chromium (driven by Playwright for Python, never a downloaded browser) against a
 real `leadhub serve` process: sign in, create and edit a lead, search, keys, drag a deal, the tenant wall,
+import a CSV with a bad row and download its error file, a campaign's ICP editor and score breakdown, export,
 an axe-core accessibility check of each main page, and screenshots of each main screen in docs/screenshots/.
 
 Skips with a message when /usr/bin/chromium or Playwright is missing (`apt-get install chromium`)."""
@@ -60,6 +61,7 @@ class Site:
     other_ws: str
     email: str
     deal_id: str
+    key: str
 
 
 def _free_port() -> int:
@@ -124,7 +126,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
                 assert (await api.post("/v1/contacts", json=body)).status_code == 201
             deal = await api.post("/v1/deals", json={"name": "Analytical engine", "value": "5000", "currency": "GBP"})
         assert deal.status_code == 201, deal.text
-        yield Site(base, ws, other_ws, "owner@example.com", deal.json()["id"])
+        yield Site(base, ws, other_ws, "owner@example.com", deal.json()["id"], key.group(0))
     finally:
         process.terminate()
         try:
@@ -268,3 +270,146 @@ async def test_another_tenants_workspace_is_not_found_by_url(page: Any, site: Si
     answer = await page.goto(f"{site.base}/app/{site.other_ws}/leads")
     assert answer is not None and answer.status == 404
     await pw.expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+
+
+IMPORT_CSV = (
+    "First Name,Last Name,E-mail,Favourite colour\n"
+    "Mary,Jackson,mary@example.com,teal\n"
+    "Dorothy,Vaughan,dorothy-at-example,amber\n"
+    "Annie,Easley,annie@example.com,violet\n"
+)
+
+
+async def test_import_a_small_csv_with_one_bad_row_and_download_its_error_file(
+    page: Any, site: Site, tmp_path: Path
+) -> None:
+    await page.goto(f"{site.base}/app/{site.ws}")
+    await page.get_by_role("link", name="Import", exact=True).click()
+    await accessible(page)
+    await page.get_by_label("File (CSV or JSON Lines)").set_input_files(
+        {"name": "pioneers.csv", "mimeType": "text/csv", "buffer": IMPORT_CSV.encode()}
+    )
+    await page.get_by_role("button", name="Upload and map columns").click()
+    await pw.expect(page.get_by_role("heading", name="Column mapping: pioneers.csv")).to_be_visible()
+    await pw.expect(page.get_by_label("Where column E-mail goes")).to_have_value("email")
+    await pw.expect(page.get_by_label("Where column First Name goes")).to_have_value("first_name")
+    await pw.expect(page.get_by_label("Where column Favourite colour goes")).to_have_value("ignore")
+    await page.get_by_label("Where column Favourite colour goes").select_option("custom_fields.favourite_colour")
+    await accessible(page)
+    await shot(page, "import-mapping")
+
+    await page.get_by_role("button", name="Dry run (check every row, change nothing)").click()
+    job = page.locator("#job")
+    await pw.expect(job.get_by_role("heading", name="Dry-run report: nothing was changed")).to_be_visible()
+    await pw.expect(job.locator("[data-count=created]")).to_have_text("2")
+    await pw.expect(job.locator("[data-count=failed]")).to_have_text("1")
+    await pw.expect(job.locator("table.issues")).to_contain_text("E-mail")
+    await accessible(page)
+    await shot(page, "import-dry-run")
+
+    await page.get_by_role("button", name="Start the import with these settings").click()
+    await pw.expect(page.get_by_role("heading", name="Import: pioneers.csv")).to_be_visible()
+    # HTMX polls the progress partial until the job is done; the bar then stands at 100.
+    await pw.expect(job.locator("[data-status]")).to_have_text("Done", timeout=30_000)
+    await pw.expect(page.locator("#job-bar")).to_have_attribute("value", "100")
+    await pw.expect(job.locator("[data-count=created]")).to_have_text("2")
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Download the error file (CSV)").click()
+    download = await download_info.value
+    saved = tmp_path / "errors.csv"
+    await download.save_as(saved)
+    lines = saved.read_text().splitlines()
+    assert lines[0] == "row,kind,column,value_kind,rule,message,merged_into_row"
+    assert len(lines) == 2 and lines[1].startswith("2,error,E-mail,")
+    assert "dorothy-at-example" not in saved.read_text()
+    await accessible(page)
+    await shot(page, "import-progress")
+    await page.goto(f"{site.base}/app/{site.ws}/imports")
+    await pw.expect(page.locator("table")).to_contain_text("pioneers.csv")
+    await shot(page, "imports")
+
+
+async def test_export_the_filtered_leads_list(page: Any, site: Site, tmp_path: Path) -> None:
+    await page.goto(f"{site.base}/app/{site.ws}/leads?source=referral")
+    await pw.expect(page.locator("#results tbody tr")).to_have_count(1)
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Export CSV").click()
+    saved = tmp_path / "leads.csv"
+    await (await download_info.value).save_as(saved)
+    lines = saved.read_text().splitlines()
+    assert len(lines) == 2 and "Grace Hopper" in lines[1]
+
+
+async def _prospect(site: Site, campaign: str, name: str, title: str, size: int) -> None:
+    body = {
+        "contact": {"name": name, "email": f"{name.split()[0].lower()}@co{size}.example.com", "title": title},
+        "company": {"name": f"Company {size}", "domain": f"co{size}.example.com", "employee_count": size},
+    }
+    async with httpx.AsyncClient(base_url=site.base, headers={"Authorization": f"Bearer {site.key}"}) as api:
+        answer = await api.post(f"/v1/campaigns/{campaign}/prospects", json=body)
+    assert answer.status_code == 201, answer.text
+
+
+async def test_a_campaigns_icp_editor_breakdown_and_queue(page: Any, site: Site) -> None:
+    await page.goto(f"{site.base}/app/{site.ws}")
+    await page.get_by_role("link", name="Campaigns", exact=True).click()
+    await page.get_by_label("Name").fill("Mid-market VPs")
+    await page.get_by_label("Status").select_option("active")
+    await page.get_by_role("button", name="Create campaign").click()
+    await pw.expect(page.get_by_role("status")).to_contain_text("Campaign created.")
+    campaign = page.url.split("/campaigns/")[1].split("?")[0]
+    await _prospect(site, campaign, "Ann Archer", "VP Sales", 120)
+    await _prospect(site, campaign, "Bob Baker", "Engineer", 12)
+    await _prospect(site, campaign, "Cy Clark", "Head of Growth", 2000)
+
+    editor = page.locator("#icp")
+    await page.reload()
+    await editor.get_by_role("button", name="Add a criterion").click()
+    await pw.expect(editor.get_by_role("status")).to_contain_text("Not saved yet")
+    await editor.get_by_label("Label").fill("50 to 500 people")
+    await editor.get_by_label("Field").select_option("company.employee_count")
+    await editor.get_by_label("Test").select_option("range")
+    await editor.get_by_label("Min").fill("500")
+    await editor.get_by_label("Max").fill("50")
+    await editor.get_by_label("Weight").fill("30")
+    await editor.get_by_role("button", name="Add a criterion").click()
+    second = editor.locator("fieldset.rule").nth(1)
+    await second.get_by_label("Field").select_option("contact.title")
+    await second.get_by_label("Test").select_option("contains")
+    await second.get_by_label("Value").fill("VP, Head")
+    await second.get_by_label("Weight").fill("20")
+    await editor.get_by_role("button", name="Save and re-score").click()
+    # The service's message, next to the row it is about; nothing saved.
+    await pw.expect(editor.locator("#c-0-error")).to_have_text("range min must not exceed max")
+    await editor.get_by_label("Min").first.fill("50")
+    await editor.get_by_label("Max").first.fill("500")
+    await editor.get_by_role("button", name="Save and re-score").click()
+    await pw.expect(page.get_by_role("status").first).to_contain_text("Criteria saved")
+
+    names = page.locator("table.prospects tbody tr td:nth-child(3) > a")
+    await pw.expect(names).to_have_text(["Ann Archer", "Cy Clark", "Bob Baker"])
+    first = page.locator("table.prospects tbody tr").first
+    await pw.expect(first.locator("td.score")).to_have_text("100")
+    await first.get_by_text("Why 100?").click()
+    breakdown = first.locator("table.breakdown")
+    await pw.expect(breakdown.locator("tbody tr").first).to_contain_text("50 to 500 people")
+    await pw.expect(breakdown.locator("tbody tr").first).to_contain_text("30 / 30")
+    await accessible(page)
+    await shot(page, "campaign")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await shot(page, "campaign-phone")
+    await page.set_viewport_size({"width": 1280, "height": 860})
+
+    await page.get_by_role("button", name="Claim next prospect").click()
+    await pw.expect(page.get_by_role("status").first).to_contain_text("Claimed 1 prospect(s) for you.")
+    await page.get_by_role("button", name="Contacted: Ann Archer").click()
+    await pw.expect(page.get_by_role("status").first).to_contain_text("Prospect moved to Contacted.")
+    await page.get_by_role("link", name="Contacted 1").click()
+    await page.get_by_role("link", name="Ann Archer").click()
+    await pw.expect(page.get_by_role("heading", name="Score breakdown")).to_be_visible()
+    await pw.expect(page.locator("table.breakdown tbody tr")).to_have_count(2)
+    await accessible(page)
+    await shot(page, "prospect")
+    await page.goto(f"{site.base}/app/{site.ws}/campaigns")
+    await accessible(page)
+    await shot(page, "campaigns")

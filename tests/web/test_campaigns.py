@@ -140,11 +140,17 @@ async def test_the_icp_editor_saves_and_rescores_and_shows_the_services_messages
         {"field": "contact.title", "op": "contains", "value": "engineer", "weight": "500"},
     ]
     refused = await browser.post(f"{url}/icp", data=_editor_form(token, bad), headers={"HX-Request": "true"})
-    assert refused.status_code == 422 and "<html" not in refused.text
+    assert refused.status_code == 200 and "<html" not in refused.text  # HTMX swaps only a 2xx answer
     assert re.search(r'id="c-0-error" role="alert">range min must not exceed max<', refused.text)
     assert 'id="c-1-weight" name="c-1-weight" value="500" inputmode="numeric" aria-invalid="true"' in refused.text
     assert re.search(r'id="c-1-weight-error">Input should be less than or equal to 100<', refused.text)
     assert 'value="Small teams"' in refused.text  # what was typed stays
+    whole_page = await browser.post(f"{url}/icp", data=_editor_form(token, bad))
+    assert (
+        whole_page.status_code == 422
+        and "<html" in whole_page.text
+        and "range min must not exceed max" in whole_page.text
+    )
     unchanged = await client.get(f"/v1/campaigns/{campaign}", headers=tenant.headers)
     assert [c["id"] for c in unchanged.json()["criteria"]] == ["size", "vp"]
 

@@ -432,10 +432,9 @@ async def _icp_answer(
         return await _campaign_page(web, request, campaign_id, status, editor=editor)
     async with web.db.read_session() as session:
         campaign = await campaigns.get_campaign(session, web.ws, campaign_id)
+    # 200 even for errors: HTMX swaps only successful answers by default, and the editor carries them.
     return render.html(
-        "campaigns/_icp.html",
-        web.page(campaign=campaigns.campaign_out(campaign), **_editor_context(editor)),
-        status=status,
+        "campaigns/_icp.html", web.page(campaign=campaigns.campaign_out(campaign), **_editor_context(editor))
     )
 
 
