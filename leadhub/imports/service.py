@@ -518,7 +518,10 @@ async def _fast_chunk(
     found: list[_Issue] = []
     parts = await fast.split(session, ws.id, prepared)
     for p in parts.final:
-        tally.add("skipped" if p.kind == "skipped" else "failed")
+        if p.kind == "skipped" or (p.kind == "check" and job.mode == "update_only"):
+            tally.add("skipped")  # update_only: a row matching nothing is skipped before any create rule
+            continue
+        tally.add("failed")
         found += [_Issue(**vars(i)) for i in p.issues]
     service_rows = parts.service
     if parts.bulk and job.mode == "update_only":
