@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
+import weakref
 import zlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from leadhub.auth import scopes as scope_rules
 from leadhub.auth.models import ApiKey, Organization, Workspace
@@ -25,6 +29,11 @@ _CHECKSUM_LENGTH = 6
 # How stale last_used_at may get before a request refreshes it: one write a minute per key, not per request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 _BOOTSTRAP_LOCK = 7_243_002
+# How long a process trusts an authentication it already did (key -> principal and workspace) without
+# reading the key again. Revocation is immediate in the revoking process and takes at most this long in
+# the others (see docs/operations.md).
+AUTH_CACHE_SECONDS = 5.0
+_AUTH_CACHE_MAX = 10_000
 
 
 def _base62(n: int, width: int) -> str:
@@ -143,6 +152,7 @@ async def revoke_api_key(session: AsyncSession, organization_id: uuid.UUID, key_
     if key.revoked_at is None:
         key.revoked_at = clock.now()
     await session.flush()
+    forget_key(key.id)
     return key
 
 
@@ -150,6 +160,7 @@ async def revoke_api_key(session: AsyncSession, organization_id: uuid.UUID, key_
 class Authenticated:
     principal: Principal
     needs_touch: bool
+    last_used_at: datetime | None = None
 
 
 async def authenticate(session: AsyncSession, raw: str | None) -> Authenticated:
@@ -169,7 +180,7 @@ async def authenticate(session: AsyncSession, raw: str | None) -> Authenticated:
         workspace_id=key.workspace_id,
         scopes=tuple(key.scopes),
     )
-    return Authenticated(principal=principal, needs_touch=stale)
+    return Authenticated(principal=principal, needs_touch=stale, last_used_at=key.last_used_at)
 
 
 async def touch_api_key(session: AsyncSession, key_id: uuid.UUID) -> None:
@@ -204,6 +215,87 @@ async def resolve_workspace(session: AsyncSession, principal: Principal, request
     if ws is None:
         raise NotFound("workspace")
     return ws
+
+
+@dataclass
+class _Remembered:
+    principal: Principal
+    last_used_at: datetime | None
+    expires: float
+    # (id, organization_id, name, default_region, event_seq, created_at) of the workspace a request named
+    # (None: the key's default one), copied into a fresh object per request so no two sessions share one.
+    workspaces: dict[str | None, tuple[Any, ...]]
+
+
+class AuthCache:
+    """Successful authentications (key -> principal and workspace) an app trusts for
+    ``AUTH_CACHE_SECONDS`` without reading the key again. One per app; revoking a key in this process
+    drops it from every cache at once."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Remembered] = {}
+        _caches.add(self)
+
+    def get(self, raw: str | None, requested: str | None) -> tuple[Authenticated, Workspace] | None:
+        """A recent authentication of this key acting in this workspace; None: ask the database."""
+        if not raw:
+            return None
+        hashed = hash_key(raw)
+        entry = self._entries.get(hashed)
+        if entry is None:
+            return None
+        if entry.expires < time.monotonic():
+            self._entries.pop(hashed, None)
+            return None
+        values = entry.workspaces.get(requested)
+        if values is None:
+            return None
+        now = clock.now()
+        stale = entry.last_used_at is None or now - entry.last_used_at > LAST_USED_RESOLUTION
+        if stale:
+            entry.last_used_at = now  # this request touches the key; the next ones need not
+        ws = Workspace(
+            id=values[0],
+            organization_id=values[1],
+            name=values[2],
+            default_region=values[3],
+            event_seq=values[4],
+            created_at=values[5],
+        )
+        make_transient_to_detached(ws)  # as if loaded by a session that has closed, like an uncached one
+        return Authenticated(entry.principal, needs_touch=stale, last_used_at=entry.last_used_at), ws
+
+    def put(self, raw: str, requested: str | None, authenticated: Authenticated, ws: Workspace) -> None:
+        hashed = hash_key(raw)
+        entry = self._entries.get(hashed)
+        if entry is None or entry.expires < time.monotonic():
+            if len(self._entries) >= _AUTH_CACHE_MAX:
+                self._entries.clear()
+            last_used = clock.now() if authenticated.needs_touch else authenticated.last_used_at
+            entry = _Remembered(authenticated.principal, last_used, time.monotonic() + AUTH_CACHE_SECONDS, {})
+            self._entries[hashed] = entry
+        entry.workspaces[requested] = (
+            ws.id,
+            ws.organization_id,
+            ws.name,
+            ws.default_region,
+            ws.event_seq,
+            ws.created_at,
+        )
+
+    def forget(self, key_id: uuid.UUID) -> None:
+        for hashed, entry in list(self._entries.items()):
+            if entry.principal.key_id == key_id:
+                self._entries.pop(hashed, None)
+
+
+_caches: weakref.WeakSet[AuthCache] = weakref.WeakSet()
+
+
+def forget_key(key_id: uuid.UUID) -> None:
+    """Drop a (revoked) key from every authentication cache of this process."""
+    for cache in list(_caches):
+        cache.forget(key_id)
 
 
 @dataclass(frozen=True)

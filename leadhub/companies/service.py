@@ -101,12 +101,18 @@ async def find_by_domain(session: AsyncSession, ws_id: uuid.UUID, domain: str) -
     return await session.scalar(select(Company).where(Company.workspace_id == ws_id, Company.domain == domain))
 
 
-async def company_for_email(session: AsyncSession, ws_id: uuid.UUID, email: str | None) -> uuid.UUID | None:
-    """The company whose domain is this work email's; never for free-mail or disposable domains."""
+def work_domain(email: str | None) -> str | None:
+    """The domain of a work email, the one a company may own; None for free-mail or disposable domains."""
     if not email or "@" not in email:
         return None
     domain = email.rsplit("@", 1)[1].lower()
-    if is_personal_domain(domain):
+    return None if is_personal_domain(domain) else domain
+
+
+async def company_for_email(session: AsyncSession, ws_id: uuid.UUID, email: str | None) -> uuid.UUID | None:
+    """The company whose domain is this work email's; never for free-mail or disposable domains."""
+    domain = work_domain(email)
+    if domain is None:
         return None
     company = await find_by_domain(session, ws_id, domain)
     return company.id if company is not None else None

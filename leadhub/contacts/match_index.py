@@ -90,6 +90,15 @@ async def profiles(
     return found
 
 
+def keys_of(contact: Contact) -> set[str]:
+    """The match keys a contact should be filed under."""
+    return dedupe.blocking_keys(profile_of(contact))
+
+
+# Insert of many ``{"workspace_id", "key", "contact_id"}`` rows (a brand-new contact has none stored yet).
+INSERT_KEYS = insert(MatchKey)
+
+
 async def refresh_keys(session: AsyncSession, contact: Contact) -> None:
     """Make the stored keys of ``contact`` match its current values (call after the row is flushed)."""
     wanted = dedupe.blocking_keys(profile_of(contact))

@@ -10,16 +10,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, TextClause, Uuid, bindparam, insert, literal, or_, select, text, union_all
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from leadhub.auth.models import Workspace
 from leadhub.auth.principal import Actor
 from leadhub.companies import service as companies
+from leadhub.companies.models import Company
 from leadhub.contacts import match_index
+from leadhub.contacts.dedupe_models import DedupeSettings
 
 # Listing lives in its own module; these names stay importable from the service for every door.
 from leadhub.contacts.listing import SORTS as SORTS
@@ -40,9 +44,11 @@ from leadhub.core import clock, ids
 from leadhub.core.errors import Conflict, DomainError, FieldError, Invalid, NotFound
 from leadhub.core.validation import ValidationFailure, kind_of, normalize_email, normalize_phone
 from leadhub.custom_fields import service as custom_fields
+from leadhub.custom_fields.models import CustomFieldDefinition
 from leadhub.deals import service as deals
 from leadhub.events import service as events
 from leadhub.privacy import suppression
+from leadhub.privacy.models import Suppression
 from leadhub.tasks import service as tasks
 
 Mode = Literal["create", "patch", "upsert"]
@@ -367,16 +373,25 @@ def _search_text(contact: Contact) -> str:
 # ---------------------------------------------------------------- applying input
 
 
-async def _apply(session: AsyncSession, ws: Workspace, contact: Contact, data: ContactIn, mode: Mode) -> None:
-    """Write ``data`` onto ``contact`` as ``mode`` means it; raises Invalid/Conflict before changing rows."""
+@dataclass
+class _Plan:
+    """The emails and phones ``data`` leaves on a contact (None: unchanged) and the errors found so far."""
+
+    emails: list[_Entry] | None
+    phones: list[_Entry] | None
+    errors: list[FieldError]
+
+
+def _plan(ws: Workspace, contact: Contact | None, data: ContactIn, mode: Mode) -> _Plan:
+    """Normalize and combine the identities of ``data`` (no database work)."""
     given = data.model_fields_set
     errors: list[FieldError] = []
     for name in given & _NOT_NULL:
         if getattr(data, name) is None:
             errors.append(FieldError(name, "not_null", "must not be null (send a value, or omit the field)", "null"))
 
-    current_emails = [_Entry(e.address, e.type, e.is_primary, "") for e in contact.emails]
-    current_phones = [_Entry(p.number, p.type, p.is_primary, "") for p in contact.phones]
+    current_emails = [_Entry(e.address, e.type, e.is_primary, "") for e in contact.emails] if contact else []
+    current_phones = [_Entry(p.number, p.type, p.is_primary, "") for p in contact.phones] if contact else []
     email_in = _email_entries(data)
     phone_in = _phone_entries(data, ws.default_region, errors)
     emails = phones = None
@@ -388,9 +403,47 @@ async def _apply(session: AsyncSession, ws: Workspace, contact: Contact, data: C
         phones = _one_primary(
             _combine(current_phones, _one_primary(phone_in, "phones", errors), data, "phones", mode), "phones", errors
         )
+    return _Plan(emails, phones, errors)
+
+
+@dataclass
+class _Facts:
+    """What a new contact's checks need from the database, read in one round trip (``_read_facts``)."""
+
+    suppressed: set[str]
+    email_owners: dict[str, uuid.UUID]
+    phone_owners: dict[str, uuid.UUID]
+    # The company of the primary email's domain (only looked up when the body names no company_id).
+    domain_company: uuid.UUID | None
+    # Whether any of the body's custom field keys has a definition (else values are stored as given).
+    typed_custom_fields: bool
+    # Whether the workspace's opt-in duplicate report or auto-merge is on.
+    dedupe_on_ingest: bool
+
+
+async def _apply(
+    session: AsyncSession,
+    ws: Workspace,
+    contact: Contact,
+    data: ContactIn,
+    mode: Mode,
+    plan: _Plan | None = None,
+    facts: _Facts | None = None,
+) -> None:
+    """Write ``data`` onto ``contact`` as ``mode`` means it; raises Invalid/Conflict before changing rows.
+    With ``facts`` (a new contact's database reads, done beforehand), it reads nothing itself."""
+    given = data.model_fields_set
+    plan = plan or _plan(ws, contact, data, mode)
+    emails, phones, errors = plan.emails, plan.phones, plan.errors
 
     custom = dict(contact.custom_fields or {})
-    if data.custom_fields:
+    if data.custom_fields and facts is not None and not facts.typed_custom_fields:
+        for key, value in data.custom_fields.items():
+            if value is None:
+                custom.pop(key, None)
+            else:
+                custom[key] = value
+    elif data.custom_fields:
         definitions = await custom_fields.definitions_by_key(session, ws.id)
         for key, value in data.custom_fields.items():
             if value is None:
@@ -407,13 +460,12 @@ async def _apply(session: AsyncSession, ws: Workspace, contact: Contact, data: C
     if errors:
         raise Invalid(errors)
     company_key = await companies.reference(session, ws.id, data.company_id, "company_id")
-    await _check_owners(
-        session,
-        ws.id,
-        contact.id if mode != "create" else None,
-        [e for e in emails or [] if e.path],
-        [p for p in phones or [] if p.path],
-    )
+    new_emails = [e for e in emails or [] if e.path]
+    new_phones = [p for p in phones or [] if p.path]
+    if facts is not None:
+        _refuse_taken(facts, None, new_emails, new_phones)
+    else:
+        await _check_owners(session, ws.id, contact.id if mode != "create" else None, new_emails, new_phones)
 
     for name in _PLAIN:
         if name in given:
@@ -443,7 +495,10 @@ async def _apply(session: AsyncSession, ws: Workspace, contact: Contact, data: C
         contact.company_id = company_key
     elif mode == "create":
         # A work email links the new contact to the company of its domain (never a free-mail domain).
-        contact.company_id = await companies.company_for_email(session, ws.id, contact.primary_email)
+        if facts is not None:
+            contact.company_id = facts.domain_company
+        else:
+            contact.company_id = await companies.company_for_email(session, ws.id, contact.primary_email)
 
 
 def _merge_objects(contact: Contact, data: ContactIn, mode: Mode) -> None:
@@ -577,8 +632,286 @@ async def _update_row(
 async def create(session: AsyncSession, ws: Workspace, actor: Actor, data: ContactIn) -> Contact:
     """A new contact; 409 Conflict when one of its emails or phones belongs to another contact. With the
     workspace's opt-in auto-merge, the answer is the contact it was merged into."""
-    contact = await _retrying(session, lambda: _create_row(session, ws, actor, data))
-    return await _after_ingest(session, ws, actor, contact)
+    for attempt in range(_RACE_RETRIES):
+        written = await _create_new(session, ws, actor, data, last=attempt == _RACE_RETRIES - 1)
+        if written is not None:
+            contact, dedupe_on_ingest = written
+            if not dedupe_on_ingest:
+                return contact
+            return await _after_ingest(session, ws, actor, contact)
+    raise AssertionError("unreachable: the last attempt raises or answers")
+
+
+# ---------------------------------------------------------------- the lean path for a new contact
+#
+# A new contact is the hot write (API, forms, dialects): it reads what its checks need in one statement,
+# writes its rows with Core statements (one on PostgreSQL), and needs no savepoint, because a concurrent
+# writer of the same email or phone is detected by the unique key itself (ON CONFLICT DO NOTHING) rather
+# than by an error that would abort the transaction.
+
+# (attribute, column) of every contacts column, in table order.
+_CONTACT_COLUMNS = tuple((attr.key, attr.columns[0].key) for attr in Contact.__mapper__.column_attrs)
+_NO_OWNER = literal(None, Uuid())
+_CONTACTS = cast(Table, Contact.__table__)
+_EMAILS = cast(Table, ContactEmail.__table__)
+_PHONES = cast(Table, ContactPhone.__table__)
+_TAGS = cast(Table, ContactTag.__table__)
+
+
+async def _read_facts(
+    session: AsyncSession,
+    ws: Workspace,
+    data: ContactIn,
+    plan: _Plan,
+    new_emails: list[_Entry],
+    new_phones: list[_Entry],
+) -> _Facts:
+    """Suppressed identities, their current owners, the company of the email's domain, whether custom
+    fields are typed and whether ingest dedupe is on: one round trip."""
+    facts = _Facts(set(), {}, {}, None, False, False)
+    wanted = suppression.digests_of([(e.path, e.value) for e in new_emails], [(p.path, p.value) for p in new_phones])
+    parts: list[Any] = [
+        select(literal("d").label("kind"), literal("").label("value"), _NO_OWNER.label("owner")).where(
+            DedupeSettings.workspace_id == ws.id,
+            or_(DedupeSettings.report_on_ingest.is_(True), DedupeSettings.auto_merge.is_(True)),
+        )
+    ]
+    if wanted:
+        parts.append(
+            select(literal("s"), Suppression.digest, _NO_OWNER).where(
+                Suppression.workspace_id == ws.id, Suppression.digest.in_(list(wanted))
+            )
+        )
+    if new_emails:
+        parts.append(
+            select(literal("e"), ContactEmail.address, ContactEmail.contact_id).where(
+                ContactEmail.workspace_id == ws.id, ContactEmail.address.in_([e.value for e in new_emails])
+            )
+        )
+    if new_phones:
+        parts.append(
+            select(literal("p"), ContactPhone.number, ContactPhone.contact_id).where(
+                ContactPhone.workspace_id == ws.id, ContactPhone.number.in_([p.value for p in new_phones])
+            )
+        )
+    if "company_id" not in data.model_fields_set:
+        primary = next((e.value for e in plan.emails or [] if e.primary), None)
+        domain = companies.work_domain(primary)
+        if domain is not None:
+            parts.append(
+                select(literal("c"), Company.domain, Company.id).where(
+                    Company.workspace_id == ws.id, Company.domain == domain
+                )
+            )
+    if data.custom_fields:
+        parts.append(
+            select(literal("f"), CustomFieldDefinition.key, _NO_OWNER).where(
+                CustomFieldDefinition.workspace_id == ws.id, CustomFieldDefinition.key.in_(list(data.custom_fields))
+            )
+        )
+    statement: Any = union_all(*parts) if len(parts) > 1 else parts[0]
+    rows: list[tuple[str, str, uuid.UUID]] = [tuple(row) for row in await session.execute(statement)]
+    for kind, value, owner in rows:
+        if kind == "e":
+            facts.email_owners[value] = owner
+        elif kind == "p":
+            facts.phone_owners[value] = owner
+        elif kind == "s":
+            facts.suppressed.add(value)
+        elif kind == "c":
+            facts.domain_company = owner
+        elif kind == "f":
+            facts.typed_custom_fields = True
+        elif kind == "d":
+            facts.dedupe_on_ingest = True
+    return facts
+
+
+def _refuse_taken(facts: _Facts, contact_id: uuid.UUID | None, emails: list[_Entry], phones: list[_Entry]) -> None:
+    """The checks of ``_check_owners`` over facts already read: 422 when suppressed, 409 when owned."""
+    wanted = suppression.digests_of([(e.path, e.value) for e in emails], [(p.path, p.value) for p in phones])
+    suppression.raise_if_suppressed(wanted, [d for d in wanted if d in facts.suppressed])
+    for entries, owners, noun in ((emails, facts.email_owners, "email"), (phones, facts.phone_owners, "phone")):
+        for entry in entries:
+            owner = owners.get(entry.value)
+            if owner is not None and owner != contact_id:
+                raise Conflict(
+                    entry.path,
+                    ids.encode(ids.CONTACT, owner),
+                    code=f"duplicate_{noun}",
+                    value=entry.value,
+                    detail=f"{entry.path}: this {noun} already belongs to another contact",
+                )
+
+
+async def _create_new(
+    session: AsyncSession, ws: Workspace, actor: Actor, data: ContactIn, *, last: bool
+) -> tuple[Contact, bool] | None:
+    """Write a new contact and queue its event; None when a concurrent writer took one of its emails or
+    phones between our read and our write (nothing of ours is left: read again). Answers the contact and
+    whether the workspace's ingest dedupe is on."""
+    now = clock.now()
+    contact = Contact(workspace_id=ws.id, id=ids.new_uuid(), created_at=now, updated_at=now)
+    plan = _plan(ws, contact, data, "create")
+    facts = None
+    if not plan.errors:
+        facts = await _read_facts(
+            session,
+            ws,
+            data,
+            plan,
+            [e for e in plan.emails or [] if e.path],
+            [p for p in plan.phones or [] if p.path],
+        )
+    await _apply(session, ws, contact, data, "create", plan=plan, facts=facts)
+    assert facts is not None  # _apply raised Invalid otherwise
+    if not await _insert_new(session, contact):
+        await session.execute(
+            sql_delete(_CONTACTS).where(_CONTACTS.c.workspace_id == contact.workspace_id, _CONTACTS.c.id == contact.id)
+        )
+        if last:
+            # Read again to answer the usual 409 naming the owner; a winner that vanished again is a 409 too.
+            retry_plan = _plan(ws, None, data, "create")
+            new_emails = [e for e in retry_plan.emails or [] if e.path]
+            new_phones = [p for p in retry_plan.phones or [] if p.path]
+            again = await _read_facts(session, ws, data, retry_plan, new_emails, new_phones)
+            _refuse_taken(again, None, new_emails, new_phones)
+            raise Conflict("email", "", detail="an email or phone of this contact was taken concurrently")
+        return None
+    _attach(session, contact)
+    events.record(
+        session,
+        ws.id,
+        actor,
+        "contact.created",
+        resource_type="contact",
+        resource_id=contact.id,
+        contact_id=contact.id,
+        payload=snapshot(contact),
+    )
+    return contact, facts.dedupe_on_ingest
+
+
+def _pg_insert_new() -> TextClause:
+    """PostgreSQL: one statement writing a contact with its emails, phones, tags and match keys (each
+    INSERT a CTE, which PostgreSQL runs exactly once), answering how many emails and phones it claimed.
+    The lists travel as arrays, so the statement is one text whatever their lengths: compiled once, and
+    prepared once per connection."""
+    columns = [column for _, column in _CONTACT_COLUMNS]
+    values = ", ".join(f":c_{column}" for column in columns)
+    sql = f"""
+WITH c AS (INSERT INTO contacts ({", ".join(columns)}) VALUES ({values})),
+t AS (
+  INSERT INTO contact_tags (workspace_id, contact_id, tag, position)
+  SELECT CAST(:ws AS uuid), CAST(:id AS uuid), u.tag, u.pos
+  FROM unnest(CAST(:t_tag AS varchar[]), CAST(:t_pos AS integer[])) AS u(tag, pos)
+),
+k AS (
+  INSERT INTO contact_match_keys (workspace_id, key, contact_id)
+  SELECT CAST(:ws AS uuid), u.key, CAST(:id AS uuid) FROM unnest(CAST(:k_key AS varchar[])) AS u(key)
+),
+e AS (
+  INSERT INTO contact_emails (workspace_id, address, contact_id, type, is_primary, position)
+  SELECT CAST(:ws AS uuid), u.v, CAST(:id AS uuid), u.t, u.p, u.n
+  FROM unnest(CAST(:e_value AS varchar[]), CAST(:e_type AS varchar[]), CAST(:e_primary AS boolean[]),
+              CAST(:e_pos AS integer[])) AS u(v, t, p, n)
+  ON CONFLICT DO NOTHING RETURNING 1
+),
+p AS (
+  INSERT INTO contact_phones (workspace_id, number, contact_id, type, is_primary, position)
+  SELECT CAST(:ws AS uuid), u.v, CAST(:id AS uuid), u.t, u.p, u.n
+  FROM unnest(CAST(:p_value AS varchar[]), CAST(:p_type AS varchar[]), CAST(:p_primary AS boolean[]),
+              CAST(:p_pos AS integer[])) AS u(v, t, p, n)
+  ON CONFLICT DO NOTHING RETURNING 1
+)
+SELECT (SELECT count(*) FROM e) + (SELECT count(*) FROM p)
+"""
+    binds = [bindparam(f"c_{column}", type_=_CONTACTS.c[column].type) for column in columns]
+    binds += [bindparam("ws", type_=Uuid()), bindparam("id", type_=Uuid())]
+    return text(sql).bindparams(*binds)
+
+
+_PG_INSERT_NEW = _pg_insert_new()
+
+
+async def _insert_new(session: AsyncSession, contact: Contact) -> bool:
+    """INSERT the contact, its emails, phones, tags and match keys; False (rows left for the caller to
+    delete) when an email or phone was already taken, by a writer that committed after we read."""
+    ws_id, contact_id = contact.workspace_id, contact.id
+    emails, phones, tags = contact.emails, contact.phones, contact.tag_rows
+    keys = match_index.keys_of(contact)
+    if session.get_bind().dialect.name == "postgresql":
+        params: dict[str, Any] = {f"c_{column}": getattr(contact, attr) for attr, column in _CONTACT_COLUMNS}
+        params |= {
+            "ws": ws_id,
+            "id": contact_id,
+            "t_tag": [t.tag for t in tags],
+            "t_pos": [t.position for t in tags],
+            "k_key": sorted(keys),
+            "e_value": [e.address for e in emails],
+            "e_type": [e.type for e in emails],
+            "e_primary": [e.is_primary for e in emails],
+            "e_pos": [e.position for e in emails],
+            "p_value": [p.number for p in phones],
+            "p_type": [p.type for p in phones],
+            "p_primary": [p.is_primary for p in phones],
+            "p_pos": [p.position for p in phones],
+        }
+        claimed = (await session.execute(_PG_INSERT_NEW, params)).scalar_one()
+        return bool(claimed == len(emails) + len(phones))
+    # SQLite: every writing transaction holds the database's write lock from its BEGIN IMMEDIATE, so what
+    # _read_facts saw is still true and plain inserts cannot meet a concurrent owner.
+    await session.execute(insert(_CONTACTS), {column: getattr(contact, attr) for attr, column in _CONTACT_COLUMNS})
+    if emails:
+        await session.execute(
+            insert(_EMAILS),
+            [
+                {
+                    "workspace_id": ws_id,
+                    "address": e.address,
+                    "contact_id": contact_id,
+                    "type": e.type,
+                    "is_primary": e.is_primary,
+                    "position": e.position,
+                }
+                for e in emails
+            ],
+        )
+    if phones:
+        await session.execute(
+            insert(_PHONES),
+            [
+                {
+                    "workspace_id": ws_id,
+                    "number": p.number,
+                    "contact_id": contact_id,
+                    "type": p.type,
+                    "is_primary": p.is_primary,
+                    "position": p.position,
+                }
+                for p in phones
+            ],
+        )
+    if tags:
+        await session.execute(
+            insert(_TAGS),
+            [{"workspace_id": ws_id, "contact_id": contact_id, "tag": t.tag, "position": t.position} for t in tags],
+        )
+    if keys:
+        await session.execute(
+            match_index.INSERT_KEYS,
+            [{"workspace_id": ws_id, "key": k, "contact_id": contact_id} for k in sorted(keys)],
+        )
+    return True
+
+
+def _attach(session: AsyncSession, contact: Contact) -> None:
+    """Make the rows just written with Core the session's persistent objects, as if loaded, so callers
+    can read and change them like any loaded contact."""
+    for row in (*contact.emails, *contact.phones, *contact.tag_rows):
+        make_transient_to_detached(row)
+    make_transient_to_detached(contact)
+    session.add(contact)
 
 
 async def _after_ingest(session: AsyncSession, ws: Workspace, actor: Actor, contact: Contact) -> Contact:

@@ -127,10 +127,19 @@ async def authenticate_request(
 ) -> Ctx:
     """Authenticate a key, check its scope and pick the workspace: the shared front of every door."""
     db: Database = request.app.state.db
-    async with db.read_session() as session:
-        authenticated = await auth.authenticate(session, raw_key)
+    cache: auth.AuthCache | None = getattr(request.app.state, "auth_cache", None)
+    if cache is None:
+        cache = request.app.state.auth_cache = auth.AuthCache()
+    hit = cache.get(raw_key, requested_workspace)
+    if hit is not None:
+        authenticated, workspace = hit
         auth.require_scope(authenticated.principal, scope)
-        workspace = await auth.resolve_workspace(session, authenticated.principal, requested_workspace)
+    else:
+        async with db.read_session() as session:
+            authenticated = await auth.authenticate(session, raw_key)
+            auth.require_scope(authenticated.principal, scope)
+            workspace = await auth.resolve_workspace(session, authenticated.principal, requested_workspace)
+        cache.put(raw_key or "", requested_workspace, authenticated, workspace)
     if authenticated.needs_touch:
         async with db.session() as session, session.begin():
             await auth.touch_api_key(session, authenticated.principal.key_id)

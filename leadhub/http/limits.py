@@ -106,7 +106,7 @@ class RequestLimits:
                 break
         body = b"".join(chunks)
         content_type = dict(scope["headers"]).get(b"content-type", b"").lower()
-        if body and (not content_type or b"json" in content_type):
+        if body and (not content_type or b"json" in content_type) and not self._surely_within(body):
             try:
                 parsed = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
@@ -129,6 +129,18 @@ class RequestLimits:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _surely_within(self, body: bytes) -> bool:
+        """True when the raw bytes alone prove every limit holds, so the body needs no parse here: no
+        string or key can be longer than the body, no array or object can have more members than the
+        body has commas (plus one), and no value can nest deeper than the body has brackets and braces.
+        A malformed body skipped here is still answered by the door's own parser."""
+        limits = self.limits
+        return (
+            len(body) <= limits.max_string
+            and body.count(b",") < limits.max_items
+            and body.count(b"[") + body.count(b"{") <= limits.max_depth
+        )
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, error: DomainError) -> None:
         response = errors.render_error(Request(scope), error)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -38,12 +38,22 @@ async def refuse(
     session: AsyncSession, workspace_id: uuid.UUID, emails: Sequence[tuple[str, str]], phones: Sequence[tuple[str, str]]
 ) -> None:
     """Invalid when one of the new ``(field path, normalized value)`` emails or phones is suppressed."""
-    wanted = {digest("email", v): p for p, v in emails} | {digest("phone", v): p for p, v in phones}
+    wanted = digests_of(emails, phones)
     if not wanted:
         return
     found = await session.scalars(
         select(Suppression.digest).where(Suppression.workspace_id == workspace_id, Suppression.digest.in_(wanted))
     )
+    raise_if_suppressed(wanted, found)
+
+
+def digests_of(emails: Sequence[tuple[str, str]], phones: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """``{digest: field path}`` of new ``(field path, normalized value)`` emails and phones."""
+    return {digest("email", v): p for p, v in emails} | {digest("phone", v): p for p, v in phones}
+
+
+def raise_if_suppressed(wanted: dict[str, str], found: Iterable[str]) -> None:
+    """Invalid naming each field whose digest (of ``wanted``, from ``digests_of``) was ``found`` suppressed."""
     errors = [
         FieldError(
             wanted[d],
