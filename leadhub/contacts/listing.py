@@ -6,10 +6,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, exists, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Integer, Select, and_, exists, literal_column, or_, select, text
+from sqlalchemy import column as sql_column
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from leadhub.auth.models import Workspace
 from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
@@ -21,12 +24,17 @@ SORTS = ("created_at", "-created_at", "updated_at", "-updated_at")
 
 # FTS5's trigram tokenizer indexes every 3 characters; a shorter needle has no trigram to look up.
 _FTS_MIN_LENGTH = 3
-# Up to this many index matches, a search reads just those contacts and sorts them. A needle matching more
-# is common enough that walking the workspace's contacts in sort order meets a page of matches sooner than
-# reading and sorting all of its matches would (0.2% of a million contacts: about 25,000 rows to a page).
+# Below this many index matches a search reads just its matches and sorts them (a few ms at 2,000). A needle
+# matching more is common enough that walking the workspace's contacts in sort order meets a page of
+# matches sooner (at 0.2% of a million contacts, about 25,000 rows; at "com", the first 51).
 _FTS_CANDIDATES = 2000
 _ROWID: ColumnElement[int] = literal_column("contacts.rowid")
-_PROBE = text("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH :phrase AND workspace_id = :ws LIMIT :cap")
+# How many index matches, up to the cap: reads the index only (no contact rows), so it stays cheap.
+_FTS_COUNT = text("SELECT count(*) FROM (SELECT 1 FROM contacts_fts WHERE contacts_fts MATCH :phrase LIMIT :cap)")
+# The matches of the workspace: contacts_fts reads workspace_id from the contact row (external content).
+_FTS_MATCHES = text(
+    "SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH :fts_phrase AND contacts_fts.workspace_id = :fts_ws"
+).columns(sql_column("rowid", Integer))
 
 
 @dataclass
@@ -44,6 +52,31 @@ class ContactFilters:
     q: str | None = None
 
 
+_LISTS: tuple[tuple[type[ContactEmail | ContactPhone | ContactTag], str], ...] = (
+    (ContactEmail, "emails"),
+    (ContactPhone, "phones"),
+    (ContactTag, "tag_rows"),
+)
+
+
+async def _attach_lists(session: AsyncSession, ws: Workspace, page: list[Contact]) -> None:
+    """Load the page's emails, phones and tags, one statement each, seeking ``(workspace_id, contact_id)``.
+    The relationships' own selectin loader asks ``(workspace_id, contact_id) IN ((?, ?), …)``, a row-value
+    list SQLite answers by scanning the whole table (a second per list at a million contacts)."""
+    keys = [c.id for c in page]
+    for model, attribute in _LISTS:
+        found: dict[uuid.UUID, list[Any]] = {key: [] for key in keys}
+        stmt = (
+            select(model)
+            .where(model.workspace_id == ws.id, model.contact_id.in_(keys))
+            .order_by(model.contact_id, model.position)
+        )
+        for child in cast(list[ContactEmail | ContactPhone | ContactTag], (await session.scalars(stmt)).all()):
+            found[child.contact_id].append(child)
+        for contact in page:
+            set_committed_value(contact, attribute, found[contact.id])
+
+
 def needle_of(q: str | None) -> str:
     """What ``q`` searches for: the trimmed, lower-cased text (search_text is lower-cased the same way)."""
     return (q or "").strip().lower()
@@ -55,20 +88,16 @@ def _phrase(needle: str) -> str:
     return '"' + needle.replace('"', '""') + '"'
 
 
-async def _fts_candidates(session: AsyncSession, ws: Workspace, needle: str) -> list[int] | None:
-    """Row ids of this workspace's contacts whose search text may contain ``needle`` (a superset: the
-    query still checks the substring), or None when the index cannot narrow the search: SQLite only,
-    needles of 3 characters or more, and fewer than ``_FTS_CANDIDATES`` matches."""
+async def _narrowed_by_index(session: AsyncSession, needle: str) -> bool:
+    """Whether the FTS5 index should find this needle's contacts: SQLite, 3 characters or more, and fewer
+    than ``_FTS_CANDIDATES`` matches in the index."""
     if len(needle) < _FTS_MIN_LENGTH or session.get_bind().dialect.name != "sqlite":
-        return None
-    params = {"phrase": _phrase(needle), "ws": ws.id.hex, "cap": _FTS_CANDIDATES}
-    found = list((await session.scalars(_PROBE, params)).all())
-    return found if len(found) < _FTS_CANDIDATES else None
+        return False
+    found = await session.scalar(_FTS_COUNT, {"phrase": _phrase(needle), "cap": _FTS_CANDIDATES})
+    return bool(found is not None and found < _FTS_CANDIDATES)
 
 
-def _filtered(
-    ws: Workspace, f: ContactFilters, definitions: dict[str, Any], candidates: list[int] | None = None
-) -> Select[Contact]:
+def _filtered(ws: Workspace, f: ContactFilters, definitions: dict[str, Any], indexed: bool = False) -> Select[Contact]:
     stmt = select(Contact).where(Contact.workspace_id == ws.id)
     if f.status:
         stmt = stmt.where(Contact.status.in_(f.status))
@@ -115,8 +144,9 @@ def _filtered(
         else:
             stmt = stmt.where(element.as_string() == value)
     if f.q:
-        if candidates is not None:
-            stmt = stmt.where(_ROWID.in_(candidates))
+        if indexed:
+            matches = _FTS_MATCHES.bindparams(fts_phrase=_phrase(needle_of(f.q)), fts_ws=ws.id.hex)
+            stmt = stmt.where(_ROWID.in_(matches))
         # Always the substring test itself, so the index only ever narrows what is read, never what matches.
         stmt = stmt.where(Contact.search_text.contains(needle_of(f.q), autoescape=True))
     return stmt
@@ -131,8 +161,8 @@ async def list_contacts(
     descending = sort.startswith("-")
     column = Contact.updated_at if sort.lstrip("-") == "updated_at" else Contact.created_at
     definitions = await custom_fields.definitions_by_key(session, ws.id) if filters.custom_fields else {}
-    candidates = await _fts_candidates(session, ws, needle_of(filters.q)) if filters.q else None
-    stmt = _filtered(ws, filters, definitions, candidates)
+    indexed = bool(filters.q) and await _narrowed_by_index(session, needle_of(filters.q))
+    stmt = _filtered(ws, filters, definitions, indexed)
     after = decode_cursor(page.cursor, f"contacts:{sort}")
     if after is not None:
         try:
@@ -144,9 +174,11 @@ async def list_contacts(
         else:
             stmt = stmt.where(or_(column > at, and_(column == at, Contact.id > key)))
     order = (column.desc(), Contact.id.desc()) if descending else (column.asc(), Contact.id.asc())
+    stmt = stmt.options(lazyload(Contact.emails), lazyload(Contact.phones), lazyload(Contact.tag_rows))
     rows = list((await session.scalars(stmt.order_by(*order).limit(page.limit + 1))).all())
     has_more = len(rows) > page.limit
     rows = rows[: page.limit]
+    await _attach_lists(session, ws, rows)
     cursor = None
     if has_more and rows:
         last = rows[-1]
