@@ -27,9 +27,10 @@ async def commit(session: AsyncSession) -> None:
     """Re-score prospects whose data changed, write the transaction's queued events and their deliveries,
     then commit all of it together."""
     await rescore_changed(session)
-    written = await events.flush(session)
-    if written and not session.info.get(SKIP_OUTBOX):
-        await outbox.enqueue(session, written)
+    if session.info.get(SKIP_OUTBOX):
+        await events.flush(session)
+    else:
+        await outbox.flush_and_enqueue(session)
     await session.commit()
 
 

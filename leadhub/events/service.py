@@ -11,9 +11,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, Table, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.auth.models import Workspace
@@ -90,46 +90,72 @@ def discard_since(session: AsyncSession, position: int) -> None:
     del _pending(session)[position:]
 
 
+def grouped(session: AsyncSession) -> list[tuple[uuid.UUID, list[PendingEvent]]]:
+    """The queued events by workspace, workspaces in a fixed order (the lock order: no deadlock across
+    workspaces)."""
+    by_workspace: dict[uuid.UUID, list[PendingEvent]] = {}
+    for item in _pending(session):
+        by_workspace.setdefault(item.workspace_id, []).append(item)
+    return [(workspace_id, by_workspace[workspace_id]) for workspace_id in sorted(by_workspace)]
+
+
+def clear(session: AsyncSession) -> None:
+    """Forget the queued events (once written)."""
+    _pending(session).clear()
+
+
+def rows_for(workspace_id: uuid.UUID, first: int, items: list[PendingEvent]) -> list[Event]:
+    """The event rows of ``items``, numbered from ``first`` (not added to any session)."""
+    return [
+        Event(
+            workspace_id=workspace_id,
+            seq=first + offset,
+            id=item.id,
+            type=item.type,
+            resource_type=item.resource_type,
+            resource_id=item.resource_id,
+            contact_id=item.contact_id,
+            actor_type=item.actor.type,
+            actor_id=item.actor.id,
+            door=item.actor.door,
+            changes=item.changes,
+            payload=item.payload,
+            occurred_at=item.occurred_at,
+        )
+        for offset, item in enumerate(items)
+    ]
+
+
+EVENTS = cast(Table, Event.__table__)
+_EVENT_COLUMNS = tuple(column.key for column in EVENTS.columns)
+
+
+def values_of(event: Event) -> dict[str, Any]:
+    """The column values of an event row, for a Core INSERT."""
+    return {column: getattr(event, column) for column in _EVENT_COLUMNS}
+
+
+async def allocate(session: AsyncSession, workspace_id: uuid.UUID, count: int) -> int:
+    """Take ``count`` sequence numbers of the workspace (row-locking it until commit); the first one."""
+    result = await session.execute(
+        update(Workspace)
+        .where(Workspace.id == workspace_id)
+        .values(event_seq=Workspace.event_seq + count)
+        .returning(Workspace.event_seq)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.scalar_one()) - count + 1
+
+
 async def flush(session: AsyncSession) -> list[Event]:
     """Write queued events with their per-workspace sequence numbers; returns the rows written."""
-    pending = _pending(session)
-    if not pending:
+    if not _pending(session):
         return []
-    by_workspace: dict[uuid.UUID, list[PendingEvent]] = {}
-    for item in pending:
-        by_workspace.setdefault(item.workspace_id, []).append(item)
     rows: list[Event] = []
-    for workspace_id in sorted(by_workspace):  # fixed lock order: no deadlock across workspaces
-        items = by_workspace[workspace_id]
-        result = await session.execute(
-            update(Workspace)
-            .where(Workspace.id == workspace_id)
-            .values(event_seq=Workspace.event_seq + len(items))
-            .returning(Workspace.event_seq)
-            .execution_options(synchronize_session=False)
-        )
-        first = result.scalar_one() - len(items) + 1
-        for offset, item in enumerate(items):
-            rows.append(
-                Event(
-                    workspace_id=workspace_id,
-                    seq=first + offset,
-                    id=item.id,
-                    type=item.type,
-                    resource_type=item.resource_type,
-                    resource_id=item.resource_id,
-                    contact_id=item.contact_id,
-                    actor_type=item.actor.type,
-                    actor_id=item.actor.id,
-                    door=item.actor.door,
-                    changes=item.changes,
-                    payload=item.payload,
-                    occurred_at=item.occurred_at,
-                )
-            )
-    session.add_all(rows)
-    await session.flush()
-    pending.clear()
+    for workspace_id, items in grouped(session):
+        rows += rows_for(workspace_id, await allocate(session, workspace_id, len(items)), items)
+    await session.execute(insert(EVENTS), [values_of(row) for row in rows])
+    clear(session)
     return rows
 
 
