@@ -275,6 +275,8 @@ EN: dict[str, str] = {
     "dash.success_rate": "Success rate",
     "dash.pipeline": "Pipeline value by stage",
     "dash.tasks_overdue": "Overdue tasks",
+    "dash.campaigns": "Active campaign queues",
+    "dash.campaigns_none": "No active campaign.",
     "dash.chart_label": "{day}: {n} new leads",
     # pipeline and tasks (issue 10)
     "board.title": "Pipeline",

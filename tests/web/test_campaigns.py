@@ -9,8 +9,10 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 
 from leadhub.db.engine import Database
+from leadhub.web.pages import campaigns as campaign_pages
 from tests.conftest import Tenant
 from tests.web.conftest import Browser, make_user, page_csrf, signed_in
 
@@ -275,3 +277,32 @@ async def test_another_workspaces_campaign_is_not_found_by_url(
     assert "Spring outbound" not in (await browser.get(base)).text
     state = await client.get(f"/v1/campaigns/{theirs}/prospects/{prospect['id']}", headers=other_tenant.headers)
     assert state.json()["state"] == "queued"
+
+
+async def test_the_list_pages_and_the_dashboard_shows_active_queues(
+    database: Database,
+    tenant: Tenant,
+    client: httpx.AsyncClient,
+    new_browser: Browser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made = [await _campaign(client, tenant, name=f"Wave {i}", status="active" if i else "paused") for i in range(3)]
+    await _prospect(client, tenant, made[2], "Ann Archer", "VP Sales", 120)
+    monkeypatch.setattr(campaign_pages, "LIST_LIMIT", 2)
+    browser = await signed_in(new_browser, await make_user(database, tenant, "read_only"))
+    url: str | None = f"/app/{tenant.ws_public_id}/campaigns"
+    seen: list[str] = []
+    while url:
+        page = await browser.get(url)
+        seen += re.findall(r'/campaigns/(cpg_[0-9a-z]+)">Wave', page.text)
+        found = re.search(r'href="([^"]+)" rel="next"', page.text)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert seen == made[::-1]  # newest first, each once
+    broken = await browser.get(f"/app/{tenant.ws_public_id}/campaigns?cursor=garbage")
+    assert broken.status_code == 200 and "cursor: is not a cursor of this listing" in broken.text
+
+    dashboard = await browser.get(f"/app/{tenant.ws_public_id}")
+    queues = re.search(r'id="queues-h">.*?</section>', dashboard.text, re.S)
+    assert queues
+    rows = re.findall(r'">(Wave \d)</a></td><td class="num">(\d+)</td>', queues.group(0))
+    assert rows == [("Wave 2", "1"), ("Wave 1", "0")]  # the paused one is not shown

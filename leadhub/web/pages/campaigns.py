@@ -31,7 +31,8 @@ from leadhub.web.context import Web, in_workspace
 
 router = APIRouter(prefix="/app/{ws_id}/campaigns", include_in_schema=False)
 PAGE_SIZE = 50
-LIST_LIMIT = 100
+# Each listed campaign costs one count query: a page stays short.
+LIST_LIMIT = 25
 # Outcomes offered as buttons, in the order a prospect moves through them.
 OUTCOMES = ("contacted", "replied", "meeting_booked", "disqualified", "released")
 RULE_KINDS = {"c": "criteria", "d": "disqualifiers"}
@@ -77,8 +78,14 @@ async def contact_names(session: AsyncSession, ws_id: uuid.UUID, keys: list[uuid
 
 
 async def _list_page(web: Web, request: Request, status: int = 200, **extra: Any) -> Response:
+    cursor = request.query_params.get("cursor") or None
     async with web.db.read_session() as session:
-        page = await campaigns.list_campaigns(session, web.ws, None, PageRequest(LIST_LIMIT))
+        try:
+            page = await campaigns.list_campaigns(session, web.ws, None, PageRequest(LIST_LIMIT, cursor))
+        except Invalid as exc:
+            # A damaged cursor link: the first page, with the service's message.
+            extra.setdefault("problems", forms.problems(exc))
+            page = await campaigns.list_campaigns(session, web.ws, None, PageRequest(LIST_LIMIT))
         rows = [(c, await campaigns.counts(session, web.ws, c.public_id)) for c in page.items]
     return render.html(
         "campaigns/list.html",
@@ -86,6 +93,8 @@ async def _list_page(web: Web, request: Request, status: int = 200, **extra: Any
             title=messages.t("campaigns.title"),
             section="campaigns",
             rows=rows,
+            next_cursor=page.next_cursor,
+            paged=bool(cursor),
             states=PROSPECT_STATES,
             statuses=CAMPAIGN_STATUSES,
             notice=_notice(request),

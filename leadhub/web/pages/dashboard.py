@@ -7,7 +7,9 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from leadhub import uow
+from leadhub.campaigns import service as campaigns
 from leadhub.core import clock
+from leadhub.core.pagination import PageRequest
 from leadhub.deals import service as deals
 from leadhub.reports import service as reports
 from leadhub.tasks import service as tasks
@@ -15,6 +17,8 @@ from leadhub.web import charts, messages, render
 from leadhub.web.context import Web, in_workspace
 
 router = APIRouter(prefix="/app/{ws_id}", include_in_schema=False)
+# Active campaigns shown with their queues (each costs one count query).
+DASHBOARD_CAMPAIGNS = 5
 
 
 @router.get("")
@@ -27,6 +31,10 @@ async def dashboard(web: Web = Depends(in_workspace("contacts.read"))) -> Respon
         overdue = None
         if web.can("tasks.read"):
             _, overdue = await tasks.numbered_page(session, web.ws, tasks.TaskFilters(overdue=True), 1, 1)
+        queues = None
+        if web.can("campaigns.read"):
+            active = await campaigns.list_campaigns(session, web.ws, "active", PageRequest(DASHBOARD_CAMPAIGNS))
+            queues = [(c, await campaigns.counts(session, web.ws, c.public_id)) for c in active.items]
     pipeline = None
     if web.can("deals.read"):
         # The summary creates the workspace's default pipeline on first use: a write.
@@ -50,5 +58,6 @@ async def dashboard(web: Web = Depends(in_workspace("contacts.read"))) -> Respon
             success_rate=f"{delivered / finished:.0%}" if finished else messages.t("dash.no_rate"),
             pipeline=pipeline,
             overdue=overdue,
+            queues=queues,
         ),
     )

@@ -298,6 +298,8 @@ async def start_after_dry_run(
         dry = await imports.get(session, web.ws, job_id)
     if not dry.dry_run or dry.status != "completed":
         raise Conflict("status", dry.public_id, code="not_a_finished_dry_run", detail="only a finished dry run starts")
+    if not Path(dry.file_path).exists():
+        raise Conflict("file", dry.public_id, code="upload_gone", detail=messages.t("imports.upload_gone"))
     options = imports.ImportOptions(
         mode=dry.mode,
         match_keys=dry.match_keys,
