@@ -73,8 +73,9 @@ class Receiver:
         return Response(status_code=204)
 
     async def hold_until_in_flight(self, within: float = 30.0) -> None:
-        """Hold every request from now on and return once at least one is being held (deliveries in flight)."""
-        self.hold = asyncio.Event()
+        """Hold every request from now on (if not already) and return once at least one is being held
+        (deliveries in flight)."""
+        self.hold = self.hold or asyncio.Event()
         deadline = time.monotonic() + within
         while self.held < 1:
             assert time.monotonic() < deadline, "no delivery arrived to hold"
