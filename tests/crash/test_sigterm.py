@@ -153,3 +153,46 @@ async def test_sigterm_finishes_deliveries_in_flight_and_leaves_no_claim(tmp_pat
             await db.dispose()
     assert set(receiver.ids().values()) == {1}, "a delivery was sent twice"
     assert sent_before_restart >= 1 and not receiver.refused
+
+
+IMPORT_ROWS = 3000
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="gap (imports, not yet fixed): serve's shutdown cancels a running import without releasing its job's "
+    "lease, so a resume is refused (409 import_running) until the lease runs out (2 min)",
+)
+async def test_sigterm_leaves_a_running_import_to_resume_at_once(tmp_path: Path) -> None:
+    run = uuid.uuid4().hex[:8]
+    csv = "Email\n" + "".join(f"i{n}.{run}@example.com\n" for n in range(IMPORT_ROWS))
+    async with fresh_database(tmp_path) as url:
+        server = await start(url, tmp_path, tmp_path / "serve.log", **ENV)
+        try:
+            auth = {"Authorization": f"Bearer {server.admin_key()}"}
+            async with httpx.AsyncClient(base_url=server.base_url, headers=auth, timeout=60) as http:
+                started = await http.post("/v1/imports", content=csv.encode(), params={"filename": "people.csv"})
+                assert started.status_code == 202, started.text
+                job_id = started.json()["id"]
+                deadline = time.monotonic() + 30
+                while (await http.get(f"/v1/imports/{job_id}")).json()["status"] != "running":
+                    assert time.monotonic() < deadline, "the import did not start"
+                    await asyncio.sleep(0.05)  # polling the job, with a deadline
+            server.terminate()
+            # On SQLite the shutdown waits for the import's chunk to commit (its dispatcher needs the write lock).
+            assert await _exit_code(server, within=90) in (0, -15)
+        finally:
+            server.ensure_stopped()
+
+        restarted = await start(url, tmp_path, tmp_path / "serve.log", port=server.port, **ENV)
+        try:
+            async with httpx.AsyncClient(base_url=restarted.base_url, headers=auth, timeout=300) as http:
+                before = (await http.get(f"/v1/imports/{job_id}")).json()
+                assert before["status"] != "completed" and before["rows_read"] < IMPORT_ROWS, "finished before SIGTERM"
+                resumed = await http.post(f"/v1/imports/{job_id}/resume", params={"wait": "true"})
+                assert resumed.status_code == 200, resumed.text
+                job = resumed.json()
+                assert job["status"] == "completed" and job["created"] + before["created"] == IMPORT_ROWS
+        finally:
+            restarted.ensure_stopped()
