@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
-from sqlalchemy import Table, TextClause, Uuid, bindparam, insert, literal, or_, select, text, union_all
+from sqlalchemy import Table, TextClause, Uuid, bindparam, insert, literal_column, null, or_, select, text, union_all
+from sqlalchemy import cast as cast_
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -651,80 +652,155 @@ async def create(session: AsyncSession, ws: Workspace, actor: Actor, data: Conta
 
 # (attribute, column) of every contacts column, in table order.
 _CONTACT_COLUMNS = tuple((attr.key, attr.columns[0].key) for attr in Contact.__mapper__.column_attrs)
-_NO_OWNER = literal(None, Uuid())
+_NO_OWNER = cast_(null(), Uuid())
 _CONTACTS = cast(Table, Contact.__table__)
 _EMAILS = cast(Table, ContactEmail.__table__)
 _PHONES = cast(Table, ContactPhone.__table__)
 _TAGS = cast(Table, ContactTag.__table__)
 
 
-async def _read_facts(
-    session: AsyncSession,
-    ws: Workspace,
-    data: ContactIn,
-    plan: _Plan,
-    new_emails: list[_Entry],
-    new_phones: list[_Entry],
-) -> _Facts:
-    """Suppressed identities, their current owners, the company of the email's domain, whether custom
-    fields are typed and whether ingest dedupe is on: one round trip."""
-    facts = _Facts(set(), {}, {}, None, False, False)
-    wanted = suppression.digests_of([(e.path, e.value) for e in new_emails], [(p.path, p.value) for p in new_phones])
+_FACTS: dict[tuple[bool, ...], Any] = {}
+
+
+def _facts_statement(suppressed: bool, emails: bool, phones: bool, domain: bool, field_keys: bool) -> Any:
+    """The union ``_read_facts`` runs, for one combination of what the body holds (built once each)."""
+    ws = bindparam("ws", type_=Uuid())
     parts: list[Any] = [
-        select(literal("d").label("kind"), literal("").label("value"), _NO_OWNER.label("owner")).where(
-            DedupeSettings.workspace_id == ws.id,
+        select(
+            literal_column("'d'").label("kind"), literal_column("''").label("value"), _NO_OWNER.label("owner")
+        ).where(
+            DedupeSettings.workspace_id == ws,
             or_(DedupeSettings.report_on_ingest.is_(True), DedupeSettings.auto_merge.is_(True)),
         )
     ]
-    if wanted:
+    if suppressed:
         parts.append(
-            select(literal("s"), Suppression.digest, _NO_OWNER).where(
-                Suppression.workspace_id == ws.id, Suppression.digest.in_(list(wanted))
+            select(literal_column("'s'"), Suppression.digest, _NO_OWNER).where(
+                Suppression.workspace_id == ws, Suppression.digest.in_(bindparam("digests", expanding=True))
             )
         )
-    if new_emails:
+    if emails:
         parts.append(
-            select(literal("e"), ContactEmail.address, ContactEmail.contact_id).where(
-                ContactEmail.workspace_id == ws.id, ContactEmail.address.in_([e.value for e in new_emails])
+            select(literal_column("'e'"), ContactEmail.address, ContactEmail.contact_id).where(
+                ContactEmail.workspace_id == ws, ContactEmail.address.in_(bindparam("emails", expanding=True))
             )
         )
-    if new_phones:
+    if phones:
         parts.append(
-            select(literal("p"), ContactPhone.number, ContactPhone.contact_id).where(
-                ContactPhone.workspace_id == ws.id, ContactPhone.number.in_([p.value for p in new_phones])
+            select(literal_column("'p'"), ContactPhone.number, ContactPhone.contact_id).where(
+                ContactPhone.workspace_id == ws, ContactPhone.number.in_(bindparam("phones", expanding=True))
             )
         )
-    if "company_id" not in data.model_fields_set:
-        primary = next((e.value for e in plan.emails or [] if e.primary), None)
-        domain = companies.work_domain(primary)
-        if domain is not None:
-            parts.append(
-                select(literal("c"), Company.domain, Company.id).where(
-                    Company.workspace_id == ws.id, Company.domain == domain
-                )
-            )
-    if data.custom_fields:
+    if domain:
         parts.append(
-            select(literal("f"), CustomFieldDefinition.key, _NO_OWNER).where(
-                CustomFieldDefinition.workspace_id == ws.id, CustomFieldDefinition.key.in_(list(data.custom_fields))
+            select(literal_column("'c'"), Company.domain, Company.id).where(
+                Company.workspace_id == ws, Company.domain.in_(bindparam("domains", expanding=True))
             )
         )
-    statement: Any = union_all(*parts) if len(parts) > 1 else parts[0]
-    rows: list[tuple[str, str, uuid.UUID]] = [tuple(row) for row in await session.execute(statement)]
+    if field_keys:
+        parts.append(
+            select(literal_column("'f'"), CustomFieldDefinition.key, _NO_OWNER).where(
+                CustomFieldDefinition.workspace_id == ws,
+                CustomFieldDefinition.key.in_(bindparam("field_keys", expanding=True)),
+            )
+        )
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+@dataclass
+class _Found:
+    """What the database holds about the identities, domains and custom field keys of one or many new
+    contacts (read by ``_read_found`` in one round trip)."""
+
+    suppressed: set[str]
+    email_owners: dict[str, uuid.UUID]
+    phone_owners: dict[str, uuid.UUID]
+    companies: dict[str, uuid.UUID]
+    typed_keys: set[str]
+    dedupe_on_ingest: bool
+
+
+def _new_identities(plan: _Plan) -> tuple[list[_Entry], list[_Entry]]:
+    return [e for e in plan.emails or [] if e.path], [p for p in plan.phones or [] if p.path]
+
+
+def _domain_of(data: ContactIn, plan: _Plan) -> str | None:
+    """The work domain whose company a new contact links to (none when the body names a company)."""
+    if "company_id" in data.model_fields_set:
+        return None
+    return companies.work_domain(next((e.value for e in plan.emails or [] if e.primary), None))
+
+
+async def _read_found(
+    session: AsyncSession,
+    ws: Workspace,
+    digests: list[str],
+    emails: list[str],
+    phones: list[str],
+    domains: list[str],
+    field_keys: list[str],
+) -> _Found:
+    shape = (bool(digests), bool(emails), bool(phones), bool(domains), bool(field_keys))
+    statement = _FACTS.get(shape)
+    if statement is None:
+        statement = _FACTS[shape] = _facts_statement(*shape)
+    params: dict[str, Any] = {"ws": ws.id}
+    for name, values in (
+        ("digests", digests),
+        ("emails", emails),
+        ("phones", phones),
+        ("domains", domains),
+        ("field_keys", field_keys),
+    ):
+        if values:
+            params[name] = values
+    found = _Found(set(), {}, {}, {}, set(), False)
+    rows: list[tuple[str, str, uuid.UUID]] = [tuple(row) for row in await session.execute(statement, params)]
     for kind, value, owner in rows:
         if kind == "e":
-            facts.email_owners[value] = owner
+            found.email_owners[value] = owner
         elif kind == "p":
-            facts.phone_owners[value] = owner
+            found.phone_owners[value] = owner
         elif kind == "s":
-            facts.suppressed.add(value)
+            found.suppressed.add(value)
         elif kind == "c":
-            facts.domain_company = owner
+            found.companies[value] = owner
         elif kind == "f":
-            facts.typed_custom_fields = True
+            found.typed_keys.add(value)
         elif kind == "d":
-            facts.dedupe_on_ingest = True
-    return facts
+            found.dedupe_on_ingest = True
+    return found
+
+
+def _facts_of(found: _Found, data: ContactIn, plan: _Plan) -> _Facts:
+    """One new contact's facts out of what was found for it (and possibly others)."""
+    domain = _domain_of(data, plan)
+    return _Facts(
+        suppressed=found.suppressed,
+        email_owners=found.email_owners,
+        phone_owners=found.phone_owners,
+        domain_company=found.companies.get(domain) if domain else None,
+        typed_custom_fields=bool(data.custom_fields) and any(k in found.typed_keys for k in data.custom_fields or {}),
+        dedupe_on_ingest=found.dedupe_on_ingest,
+    )
+
+
+async def _read_facts(session: AsyncSession, ws: Workspace, data: ContactIn, plan: _Plan) -> _Facts:
+    """Suppressed identities, their current owners, the company of the email's domain, whether custom
+    fields are typed and whether ingest dedupe is on: one round trip."""
+    new_emails, new_phones = _new_identities(plan)
+    wanted = suppression.digests_of([(e.path, e.value) for e in new_emails], [(p.path, p.value) for p in new_phones])
+    domain = _domain_of(data, plan)
+    found = await _read_found(
+        session,
+        ws,
+        list(wanted),
+        [e.value for e in new_emails],
+        [p.value for p in new_phones],
+        [domain] if domain else [],
+        list(data.custom_fields or {}),
+    )
+    return _facts_of(found, data, plan)
 
 
 def _refuse_taken(facts: _Facts, contact_id: uuid.UUID | None, emails: list[_Entry], phones: list[_Entry]) -> None:
@@ -753,16 +829,7 @@ async def _create_new(
     now = clock.now()
     contact = Contact(workspace_id=ws.id, id=ids.new_uuid(), created_at=now, updated_at=now)
     plan = _plan(ws, contact, data, "create")
-    facts = None
-    if not plan.errors:
-        facts = await _read_facts(
-            session,
-            ws,
-            data,
-            plan,
-            [e for e in plan.emails or [] if e.path],
-            [p for p in plan.phones or [] if p.path],
-        )
+    facts = await _read_facts(session, ws, data, plan) if not plan.errors else None
     await _apply(session, ws, contact, data, "create", plan=plan, facts=facts)
     assert facts is not None  # _apply raised Invalid otherwise
     if not await _insert_new(session, contact):
@@ -772,10 +839,8 @@ async def _create_new(
         if last:
             # Read again to answer the usual 409 naming the owner; a winner that vanished again is a 409 too.
             retry_plan = _plan(ws, None, data, "create")
-            new_emails = [e for e in retry_plan.emails or [] if e.path]
-            new_phones = [p for p in retry_plan.phones or [] if p.path]
-            again = await _read_facts(session, ws, data, retry_plan, new_emails, new_phones)
-            _refuse_taken(again, None, new_emails, new_phones)
+            again = await _read_facts(session, ws, data, retry_plan)
+            _refuse_taken(again, None, *_new_identities(retry_plan))
             raise Conflict("email", "", detail="an email or phone of this contact was taken concurrently")
         return None
     _attach(session, contact)
@@ -1011,26 +1076,113 @@ async def batch(
     items: Sequence[ContactIn | Invalid],
     mode: Literal["create", "upsert"],
 ) -> list[BatchItemResult]:
-    """Each item answered on its own; a failed item rolls back only itself."""
-    results = []
+    """Each item answered on its own; a failed item rolls back only itself.
+
+    One read answers every item's checks; an item that is a new contact (no stored owner of its emails
+    and phones, none shared with an earlier item of the batch) is written by the lean path of ``create``
+    without a savepoint (it fails, if at all, before writing). The others (matches to update, repeats
+    within the batch, workspaces with ingest dedupe on) take the per-item path in a savepoint."""
+    results: list[BatchItemResult | None] = [None] * len(items)
+    plans: dict[int, _Plan] = {}
     for index, item in enumerate(items):
         if isinstance(item, Invalid):
-            results.append(BatchItemResult(index=index, status="error", error=_item_error(item)))
-            continue
-        mark = events.mark(session)
-        try:
-            async with session.begin_nested():
-                if mode == "create":
-                    contact, created = await create(session, ws, actor, item), True
-                else:
-                    outcome = await upsert(session, ws, actor, item)
-                    contact, created = outcome.contact, outcome.created
-        except DomainError as exc:
-            events.discard_since(session, mark)
-            results.append(BatchItemResult(index=index, status="error", error=_item_error(exc)))
-            continue
-        results.append(BatchItemResult(index=index, status="created" if created else "updated", id=contact.public_id))
-    return results
+            results[index] = BatchItemResult(index=index, status="error", error=_item_error(item))
+        else:
+            plans[index] = _plan(ws, None, item, "create")
+    found = await _read_batch(session, ws, items, plans)
+    claimed: set[tuple[str, str]] = set()  # identities this batch has written so far
+    for index, plan in plans.items():
+        item = items[index]
+        assert not isinstance(item, Invalid)
+        new_emails, new_phones = _new_identities(plan)
+        identities = {("e", e.value) for e in new_emails} | {("p", p.value) for p in new_phones}
+        stored = any(e.value in found.email_owners for e in new_emails) or any(
+            p.value in found.phone_owners for p in new_phones
+        )
+        lean = not found.dedupe_on_ingest and not (identities & claimed) and not (mode == "upsert" and stored)
+        if lean:
+            try:
+                written = await _batch_create(session, ws, actor, item, plan, found)
+            except DomainError as exc:
+                results[index] = BatchItemResult(index=index, status="error", error=_item_error(exc))
+                continue
+            if written is not None:
+                results[index] = BatchItemResult(index=index, status="created", id=written.public_id)
+                claimed |= identities
+                continue
+        results[index] = await _batch_item(session, ws, actor, index, item, mode)
+        claimed |= identities
+    return [r for r in results if r is not None]
+
+
+async def _read_batch(
+    session: AsyncSession, ws: Workspace, items: Sequence[ContactIn | Invalid], plans: dict[int, _Plan]
+) -> _Found:
+    digests: dict[str, str] = {}
+    emails: set[str] = set()
+    phones: set[str] = set()
+    domains: set[str] = set()
+    field_keys: set[str] = set()
+    for index, plan in plans.items():
+        item = items[index]
+        assert not isinstance(item, Invalid)
+        new_emails, new_phones = _new_identities(plan)
+        digests |= suppression.digests_of(
+            [(e.path, e.value) for e in new_emails], [(p.path, p.value) for p in new_phones]
+        )
+        emails.update(e.value for e in new_emails)
+        phones.update(p.value for p in new_phones)
+        domain = _domain_of(item, plan)
+        if domain:
+            domains.add(domain)
+        field_keys.update(item.custom_fields or {})
+    return await _read_found(
+        session, ws, sorted(digests), sorted(emails), sorted(phones), sorted(domains), sorted(field_keys)
+    )
+
+
+async def _batch_create(
+    session: AsyncSession, ws: Workspace, actor: Actor, data: ContactIn, plan: _Plan, found: _Found
+) -> Contact | None:
+    """A batch item's new contact through the lean path, with the batch's read; None when a concurrent
+    writer took one of its identities (nothing of ours left: the item takes the per-item path)."""
+    now = clock.now()
+    contact = Contact(workspace_id=ws.id, id=ids.new_uuid(), created_at=now, updated_at=now)
+    await _apply(session, ws, contact, data, "create", plan=plan, facts=_facts_of(found, data, plan))
+    if not await _insert_new(session, contact):
+        await session.execute(
+            sql_delete(_CONTACTS).where(_CONTACTS.c.workspace_id == contact.workspace_id, _CONTACTS.c.id == contact.id)
+        )
+        return None
+    events.record(
+        session,
+        ws.id,
+        actor,
+        "contact.created",
+        resource_type="contact",
+        resource_id=contact.id,
+        contact_id=contact.id,
+        payload=snapshot(contact),
+    )
+    return contact
+
+
+async def _batch_item(
+    session: AsyncSession, ws: Workspace, actor: Actor, index: int, item: ContactIn, mode: Literal["create", "upsert"]
+) -> BatchItemResult:
+    """One item by the per-item path, in a savepoint so that its failure rolls back only itself."""
+    mark = events.mark(session)
+    try:
+        async with session.begin_nested():
+            if mode == "create":
+                contact, created = await create(session, ws, actor, item), True
+            else:
+                outcome = await upsert(session, ws, actor, item)
+                contact, created = outcome.contact, outcome.created
+    except DomainError as exc:
+        events.discard_since(session, mark)
+        return BatchItemResult(index=index, status="error", error=_item_error(exc))
+    return BatchItemResult(index=index, status="created" if created else "updated", id=contact.public_id)
 
 
 def _item_error(exc: DomainError) -> BatchItemError:
