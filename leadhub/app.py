@@ -28,6 +28,7 @@ from leadhub.http.limits import JsonLimits, RequestLimits
 from leadhub.http.middleware import BodySizeLimit, RequestId
 from leadhub.http.query import single_valued_query
 from leadhub.idempotency import service as idempotency
+from leadhub.imports import resume as import_resume
 from leadhub.imports.api import router as imports_router
 from leadhub.observability import tracing
 from leadhub.observability.api import router as metrics_router
@@ -87,10 +88,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
             if background and database.is_sqlite
             else None
         )
+        # Import jobs whose runner died resume here (lease-safe: one process runs a job).
+        resumer = asyncio.create_task(import_resume.watch(database, stop)) if background else None
         try:
             yield
         finally:
             stop.set()
+            if resumer is not None:
+                resumer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await resumer
             if dispatcher is not None:
                 await dispatcher
             if task is not None:

@@ -221,8 +221,17 @@ def worker(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             dispatcher = Dispatcher(db, options)
+            import contextlib
+
+            from leadhub.imports import resume
+
+            # Import jobs whose runner died resume here too (lease-safe: one process runs a job).
+            resumer = asyncio.create_task(resume.watch(db, stop))
             print(f"leadhub worker {dispatcher.name}: ready", flush=True)
             await dispatcher.run(stop)
+            resumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await resumer
             print(f"leadhub worker {dispatcher.name}: stopped", flush=True)
         finally:
             await db.dispose()

@@ -79,7 +79,7 @@ _NOT_NULL = (
 )
 _DEFAULTS: dict[str, Any] = {"status": "new", "dnd": False, "is_test": False, "session_count": 0}
 _ADDRESS = ("line1", "line2", "city", "state", "postal_code", "country")
-_IN = 500  # values per IN (...) list
+_IN = 5000  # values per IN (...) list (SQLite allows 32,766 parameters)
 
 
 @dataclass(frozen=True)

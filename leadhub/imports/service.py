@@ -48,7 +48,9 @@ POOL_MIN_ROWS = 20_000
 # ``LEADHUB_IMPORT_PATH=service`` forces the per-row service path for every import (the fast path's
 # reference: tests compare both); ``run(..., path=...)`` and `leadhub import --path` choose per run.
 PATH_ENV = "LEADHUB_IMPORT_PATH"
-LEASE = timedelta(minutes=2)
+# A runner renews its job's lease with every chunk; past it, the job is stale and any `serve`/`worker`
+# resumes it (leadhub/imports/resume.py). Tests shorten it with LEADHUB_IMPORT_LEASE_SECONDS.
+LEASE = timedelta(seconds=float(os.environ.get("LEADHUB_IMPORT_LEASE_SECONDS", "120")))
 Outcome = Literal["created", "updated", "skipped", "merged", "failed"]
 
 
@@ -370,6 +372,8 @@ async def run(
             await _dry_run(db, job, shape, actor, size, progress)
         else:
             await _import(db, job, shape, actor, size, progress)
+    except Conflict:
+        raise  # another runner took the job over: it is that runner's to finish (or fail)
     except Exception as exc:
         async with uow.unit_of_work(db) as session:
             failed = await session.get(ImportJob, (workspace_id, job_id))
@@ -378,6 +382,15 @@ async def run(
             failed.lease_until = None
         raise
     return await _complete(db, workspace_id, job_id, actor)
+
+
+def _still_ours(current: ImportJob, mine: ImportJob) -> None:
+    """Refuse to write a chunk when another runner moved the job on (it took over after this runner's
+    lease lapsed): the row lock makes the check and the chunk's commit one step."""
+    if current.status != "running" or current.checkpoint != mine.checkpoint:
+        raise Conflict(
+            "status", current.public_id, code="import_running", detail="another runner took this import over"
+        )
 
 
 def _delimiter(job: ImportJob) -> str:
@@ -407,6 +420,7 @@ async def _import(
             ws = await session.get(Workspace, job.workspace_id)
             current = await session.get(ImportJob, (job.workspace_id, job.id), with_for_update=True)
             assert ws is not None and current is not None
+            _still_ours(current, job)
             tally = _Tally()
             found: list[_Issue] = []
             for record in batch:
@@ -584,6 +598,7 @@ async def _run_fast(
             ws = await session.get(Workspace, job.workspace_id)
             current = await session.get(ImportJob, (job.workspace_id, job.id), with_for_update=True)
             assert ws is not None and current is not None
+            _still_ours(current, job)
             tally = _Tally()
             found = await _fast_chunk(session, ws, actor, current, prepared, tally, companies)
             _store_issues(session, current, found)
