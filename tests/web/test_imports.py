@@ -186,3 +186,26 @@ async def test_another_workspaces_import_and_upload_are_not_found_by_url(
     assert foreign_upload.status_code == 404
     assert (await mine.post(f"{base}/{job_id}/start", data={"csrf": token})).status_code == 404
     assert (await mine.get(f"{base}/new/..%2F..%2Fleadhub")).status_code == 404
+
+
+async def test_start_without_a_dry_run_and_the_next_file_with_the_same_columns_reuses_the_mapping(
+    database: Database, tenant: Tenant, client: httpx.AsyncClient, new_browser: Browser
+) -> None:
+    browser = await signed_in(new_browser, await make_user(database, tenant, "member"))
+    base = f"/app/{tenant.ws_public_id}/imports"
+    first = await _upload(browser, base, CSV)
+    token = await page_csrf(browser, first.headers["location"])
+    choice = {"map-0": "first_name", "map-1": "last_name", "map-2": "email", "map-3": "ignore"}
+    choice |= {"map-4": "tags", "map-5": "custom_fields.legacy_id"}
+    started = await browser.post(
+        first.headers["location"], data={"csrf": token, **choice, **OPTIONS, "action": "start"}
+    )
+    assert started.status_code == 303 and "upload=" not in started.headers["location"]
+    done = await _finished(browser, started.headers["location"])
+    assert (_count(done, "created"), _count(done, "failed")) == (2, 1)
+    ada = (await client.get("/v1/contacts?email=ada@example.com", headers=tenant.headers)).json()["data"][0]
+    assert (ada["phones"], ada["tags"], ada["custom_fields"]) == ([], ["green"], {"legacy_id": "a1"})
+
+    again = await _upload(browser, base, CSV.replace("Ada", "Ava"), "people-2.csv")
+    form = await browser.get(again.headers["location"])
+    assert [_selected(form.text, i) for i in range(6)] == list(choice.values())

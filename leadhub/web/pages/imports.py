@@ -162,18 +162,23 @@ async def _mapping_page(
         # No override given: the service only reads (detected, then the workspace's saved mapping).
         detected, to_custom = await mappings.resolve(session, web.ws.id, shape.headers, None, None)
         definitions = await custom_fields.list_all(session, web.ws.id)
+    defined = {d.key for d in definitions}
     columns = []
     for index, header in enumerate(shape.headers):
         own_key = mappings.custom_key(header)
         fallback = mappings.CUSTOM_PREFIX + own_key if to_custom else mappings.IGNORE
+        target = (chosen or {}).get(header) or detected.get(header) or fallback
+        # A saved mapping may name a custom key no definition has: it stays offered, and selected.
+        other = target.removeprefix(mappings.CUSTOM_PREFIX) if target.startswith(mappings.CUSTOM_PREFIX) else None
         columns.append(
             {
                 "index": index,
                 "header": header,
                 "samples": [str(s.get(header, ""))[:60] for s in samples if s.get(header) not in (None, "")],
-                "target": (chosen or {}).get(header) or detected.get(header) or fallback,
-                "new_custom": own_key not in {d.key for d in definitions},
+                "target": target,
+                "new_custom": own_key not in defined,
                 "custom_key": own_key,
+                "other_custom": other if other and other not in defined and other != own_key else None,
             }
         )
     return render.html(
