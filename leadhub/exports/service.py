@@ -15,20 +15,27 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.auth.models import Workspace
 from leadhub.companies import service as companies
+from leadhub.contacts import listing
 from leadhub.contacts import service as contacts
+from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
 from leadhub.contacts.schemas import ContactOut
+from leadhub.core import ids
 from leadhub.core.pagination import Page, PageRequest
+from leadhub.custom_fields import service as custom_fields
 from leadhub.db.engine import Database
 from leadhub.deals import service as deals
 
 Resource = Literal["contacts", "companies", "deals"]
 Format = Literal["csv", "jsonl"]
 PAGE_ROWS = 1000
+# Contacts are read in keyset batches of plain rows (no ORM objects, no per-row validation): each batch
+# its own short read, so memory stays constant and no transaction is held for the whole export.
+CONTACT_BATCH = 5000
 _ADDRESS = ("line1", "line2", "city", "state", "postal_code", "country")
 Filters = contacts.ContactFilters | companies.CompanyFilters | deals.DealFilters
 
@@ -74,6 +81,126 @@ def flatten_contact(out: dict[str, Any]) -> dict[str, str]:
     return row
 
 
+def _time(value: Any) -> str | None:
+    """A datetime as pydantic writes it in JSON mode (ISO 8601, UTC as ``Z``)."""
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+_CONTACT_FIELDS = [c for c in Contact.__table__.columns if c.name != "search_text"]
+
+
+async def contact_batches(db: Database, ws: Workspace, filters: contacts.ContactFilters) -> AsyncIterator[list[Any]]:
+    """The workspace's contacts matching the list filters, newest first (the listing's default order), as
+    the native JSON (exactly ``contacts.to_out(c).model_dump(mode="json")``), a batch at a time."""
+    after: tuple[Any, uuid.UUID] | None = None
+    while True:
+        async with db.read_session() as session:
+            definitions = await custom_fields.definitions_by_key(session, ws.id) if filters.custom_fields else {}
+            indexed = bool(filters.q) and await listing._narrowed_by_index(session, listing.needle_of(filters.q))
+            stmt = listing._filtered(ws, filters, definitions, indexed).with_only_columns(*_CONTACT_FIELDS)
+            if after is not None:
+                stmt = stmt.where(
+                    or_(Contact.created_at < after[0], and_(Contact.created_at == after[0], Contact.id < after[1]))
+                )
+            stmt = stmt.order_by(Contact.created_at.desc(), Contact.id.desc()).limit(CONTACT_BATCH)
+            rows = (await session.execute(stmt)).mappings().all()
+            if not rows:
+                return
+            keys = [r["id"] for r in rows]
+            emails: dict[uuid.UUID, list[dict[str, Any]]] = {}
+            phones: dict[uuid.UUID, list[dict[str, Any]]] = {}
+            tags: dict[uuid.UUID, list[str]] = {}
+            for owner, address, kind, primary in await session.execute(
+                select(ContactEmail.contact_id, ContactEmail.address, ContactEmail.type, ContactEmail.is_primary)
+                .where(ContactEmail.workspace_id == ws.id, ContactEmail.contact_id.in_(keys))
+                .order_by(ContactEmail.contact_id, ContactEmail.position)
+            ):
+                emails.setdefault(owner, []).append({"address": address, "type": kind, "primary": primary})
+            for owner, number, kind, primary in await session.execute(
+                select(ContactPhone.contact_id, ContactPhone.number, ContactPhone.type, ContactPhone.is_primary)
+                .where(ContactPhone.workspace_id == ws.id, ContactPhone.contact_id.in_(keys))
+                .order_by(ContactPhone.contact_id, ContactPhone.position)
+            ):
+                phones.setdefault(owner, []).append({"number": number, "type": kind, "primary": primary})
+            for owner, tag in await session.execute(
+                select(ContactTag.contact_id, ContactTag.tag)
+                .where(ContactTag.workspace_id == ws.id, ContactTag.contact_id.in_(keys))
+                .order_by(ContactTag.contact_id, ContactTag.position)
+            ):
+                tags.setdefault(owner, []).append(tag)
+        yield [_contact_json(r, emails, phones, tags) for r in rows]
+        if len(rows) < CONTACT_BATCH:
+            return
+        after = (rows[-1]["created_at"], rows[-1]["id"])
+
+
+def _contact_json(
+    r: Any,
+    emails: dict[uuid.UUID, list[dict[str, Any]]],
+    phones: dict[uuid.UUID, list[dict[str, Any]]],
+    tags: dict[uuid.UUID, list[str]],
+) -> dict[str, Any]:
+    key = r["id"]
+    address = {a: r[f"address_{a}"] for a in _ADDRESS}
+    born = r["date_of_birth"]
+    return {
+        "id": ids.encode(ids.CONTACT, key),
+        "first_name": r["first_name"],
+        "middle_name": r["middle_name"],
+        "last_name": r["last_name"],
+        "name": r["name"],
+        "emails": emails.get(key, []),
+        "phones": phones.get(key, []),
+        "company_name": r["company_name"],
+        "company_id": ids.encode(ids.COMPANY, r["company_id"]) if r["company_id"] else None,
+        "title": r["title"],
+        "website": r["website"],
+        "address": address if any(address.values()) else None,
+        "country": r["country"],
+        "timezone": r["timezone"],
+        "date_of_birth": born.isoformat() if born is not None else None,
+        "source": r["source"],
+        "status": r["status"],
+        "tags": tags.get(key, []),
+        "custom_fields": r["custom_fields"],
+        "dnd": r["dnd"],
+        "dnd_settings": r["dnd_settings"],
+        "consent": r["consent"],
+        "is_test": r["is_test"],
+        "user_knowledge": r["user_knowledge"],
+        "notes": r["notes"],
+        "assigned_to": r["assigned_to"],
+        "first_seen": _time(r["first_seen"]),
+        "last_seen": _time(r["last_seen"]),
+        "session_count": r["session_count"],
+        "created_at": _time(r["created_at"]),
+        "updated_at": _time(r["updated_at"]),
+    }
+
+
+async def _stream_contacts(
+    db: Database, ws: Workspace, format: Format, filters: contacts.ContactFilters
+) -> AsyncIterator[bytes]:
+    if format == "jsonl":
+        async for batch in contact_batches(db, ws, filters):
+            yield b"".join([orjson.dumps(o) + b"\n" for o in batch])
+        return
+    async with db.read_session() as session:
+        columns = contact_columns(await custom_field_keys(session, ws.id))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    async for batch in contact_batches(db, ws, filters):
+        for out in batch:
+            row = flatten_contact(out)
+            writer.writerow([row.get(c, "") for c in columns])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():  # the header of an export with no rows
+        yield buffer.getvalue().encode()
+
+
 def _lister(resource: Resource) -> tuple[Callable[..., Awaitable[Page[Any]]], Callable[[Any], BaseModel]]:
     if resource == "contacts":
         return contacts.list_contacts, contacts.to_out
@@ -86,18 +213,16 @@ async def stream(
     db: Database, ws: Workspace, resource: Resource, format: Format, filters: Filters
 ) -> AsyncIterator[bytes]:
     """The export's bytes, one page of rows at a time (each page in its own short read transaction)."""
+    if resource == "contacts":
+        assert isinstance(filters, contacts.ContactFilters)
+        async for block in _stream_contacts(db, ws, format, filters):
+            yield block
+        return
     list_fn, to_out = _lister(resource)
     writer_buffer = io.StringIO()
     writer: Any = None
     columns: list[str] = []
-    if format == "csv":
-        if resource == "contacts":
-            async with db.read_session() as session:
-                columns = contact_columns(await custom_field_keys(session, ws.id))
-        # Companies and deals have fixed fields: their columns are taken from the first row below.
-        writer = csv.DictWriter(writer_buffer, fieldnames=columns, extrasaction="ignore")
-        if columns:
-            writer.writeheader()
+    # Companies and deals have fixed fields: their CSV columns are taken from the first row below.
     cursor: str | None = None
     while True:
         async with db.read_session() as session:
@@ -107,7 +232,7 @@ async def stream(
             yield b"".join(orjson.dumps(o) + b"\n" for o in outs)
         else:
             for out in outs:
-                row = flatten_contact(out) if resource == "contacts" else {k: _cell(v) for k, v in out.items()}
+                row = {k: _cell(v) for k, v in out.items()}
                 if not columns:
                     columns = list(row)
                     writer = csv.DictWriter(writer_buffer, fieldnames=columns, extrasaction="ignore")
