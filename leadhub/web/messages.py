@@ -168,6 +168,7 @@ EN: dict[str, str] = {
     "contact.deleted": "Lead deleted.",
     "contact.deals": "Deals",
     "contact.tasks": "Tasks",
+    "contact.campaigns": "Campaigns",
     "contact.none": "None yet.",
     "contact.yes": "Yes",
     "contact.no": "No",

@@ -104,6 +104,8 @@ async def test_prospects_come_best_score_first_with_a_readable_breakdown(
         ["50 to 500 people", "50 to 500", "120", "matched", "30 / 30"],
         ["contact.title contains VP, Head", "contains VP, Head", "VP Sales", "matched", "20 / 20"],
     ]
+    lead = await browser.get(f"/app/{tenant.ws_public_id}/leads/{high['contact_id']}")
+    assert f'<a href="{url}/prospects/{high["id"]}">Spring outbound</a> · Score 100' in lead.text
     bob = await browser.get(f"{url}/prospects/{low['id']}")
     assert '<tr class="result-not_matched">' in bob.text and "0 / 30" in bob.text
     # Read-only users see the editor and queue, and get no form that changes them.

@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from leadhub import uow
 from leadhub.campaigns import icp, queue
 from leadhub.campaigns import service as campaigns
-from leadhub.campaigns.models import CAMPAIGN_STATUSES, PROSPECT_STATES, Prospect
+from leadhub.campaigns.models import CAMPAIGN_STATUSES, PROSPECT_STATES, Campaign, Prospect
 from leadhub.campaigns.schemas import CampaignIn, ClaimIn, OutcomeIn
 from leadhub.contacts.models import Contact
 from leadhub.core import ids
@@ -72,6 +72,31 @@ async def contact_names(session: AsyncSession, ws_id: uuid.UUID, keys: list[uuid
         )
     )
     return {key: name or company or messages.t("leads.unnamed") for key, name, company in rows}
+
+
+@dataclass
+class Membership:
+    campaign_id: str
+    campaign: str
+    prospect_id: str
+    score: int
+    tier: str
+    state: str
+
+
+async def memberships(session: AsyncSession, ws_id: uuid.UUID, contact_key: uuid.UUID) -> list[Membership]:
+    """The campaigns a contact is a prospect in, for its page (display only, one query, best score first)."""
+    rows = await session.execute(
+        select(Prospect, Campaign.name)
+        .join(Campaign, (Campaign.workspace_id == Prospect.workspace_id) & (Campaign.id == Prospect.campaign_id))
+        .where(Prospect.workspace_id == ws_id, Prospect.contact_id == contact_key)
+        .order_by(Prospect.score.desc(), Campaign.name)
+        .limit(50)
+    )
+    return [
+        Membership(ids.encode(ids.CAMPAIGN, p.campaign_id), name, p.public_id, p.score, p.tier, p.state)
+        for p, name in rows
+    ]
 
 
 # ---------------------------------------------------------------- the list

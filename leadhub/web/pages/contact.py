@@ -22,6 +22,7 @@ from leadhub.events import service as events
 from leadhub.tasks import service as tasks
 from leadhub.web import forms, messages, render, timeline
 from leadhub.web.context import Web, in_workspace
+from leadhub.web.pages import campaigns as campaign_pages
 
 router = APIRouter(prefix="/app/{ws_id}", include_in_schema=False)
 SECTIONS = ("details", "emails", "phones", "tags", "custom", "dnd")
@@ -113,6 +114,7 @@ async def _page_context(web: Web, contact: ContactOut, cursor: str | None = None
         )
         now = clock.now()
         contact_tasks = await tasks.list_tasks(session, web.ws, tasks.TaskFilters(contact_id=key), PageRequest(20))
+        in_campaigns = await campaign_pages.memberships(session, web.ws.id, key) if web.can("campaigns.read") else None
     defined = {d.key for d in definitions}
     return {
         "contact": contact,
@@ -122,6 +124,7 @@ async def _page_context(web: Web, contact: ContactOut, cursor: str | None = None
         "timeline_cursor": page.next_cursor,
         "deals": [deals.to_out(d) for d in contact_deals.items],
         "tasks": [tasks.to_out(t, now) for t in contact_tasks.items],
+        "memberships": in_campaigns,
         "statuses": STATUSES,
         "email_types": EMAIL_TYPES,
         "phone_types": PHONE_TYPES,
