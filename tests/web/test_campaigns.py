@@ -308,3 +308,44 @@ async def test_the_list_pages_and_the_dashboard_shows_active_queues(
     assert queues
     rows = re.findall(r'">(Wave \d)</a></td><td class="num">(\d+)</td>', queues.group(0))
     assert rows == [("Wave 2", "1"), ("Wave 1", "0")]  # the paused one is not shown
+
+
+async def test_a_member_adds_an_existing_lead_by_email_or_id_and_it_is_scored_and_queued(
+    database: Database, tenant: Tenant, other_tenant: Tenant, client: httpx.AsyncClient, new_browser: Browser
+) -> None:
+    campaign = await _campaign(client, tenant)
+    made = await client.post(
+        "/v1/contacts",
+        json={"name": "Dee Dale", "email": "dee@example.com", "title": "Head of Sales"},
+        headers=tenant.headers,
+    )
+    theirs = await client.post(
+        "/v1/contacts", json={"name": "Eve", "email": "eve@example.com"}, headers=other_tenant.headers
+    )
+    browser = await signed_in(new_browser, await make_user(database, tenant, "member"))
+    url = f"/app/{tenant.ws_public_id}/campaigns/{campaign}"
+    token = await page_csrf(browser, url)
+
+    added = await browser.post(f"{url}/prospects", data={"csrf": token, "lead": "DEE@example.com"})
+    assert added.status_code == 303
+    page = await browser.get(added.headers["location"])
+    assert "Lead added: scored and queued." in page.text and _prospect_names(page.text) == ["Dee Dale"]
+    listed = await client.get(f"/v1/campaigns/{campaign}/prospects", headers=tenant.headers)
+    [prospect] = listed.json()["data"]
+    assert prospect["contact_id"] == made.json()["id"] and prospect["state"] == "queued"
+    assert [c["result"] for c in prospect["breakdown"]["criteria"]] == ["unknown", "matched"]
+    again = await browser.post(f"{url}/prospects", data={"csrf": token, "lead": made.json()["id"]})
+    assert "already in this campaign" in (await browser.get(again.headers["location"])).text
+
+    for given, message in (
+        ("nobody@example.com", "no lead with this email or id in this workspace"),
+        (theirs.json()["id"], "no lead with this email or id in this workspace"),
+        ("dee@", "is not a valid email address"),
+        ("", "give a lead&#39;s email or id"),
+    ):
+        refused = await browser.post(f"{url}/prospects", data={"csrf": token, "lead": given})
+        assert refused.status_code == 422, given
+        assert re.search(rf'id="add-lead-error">[^<]*{message}', refused.text), (given, refused.text[-3000:])
+    assert (
+        await browser.post(f"{url}/prospects", data={"csrf": "forged", "lead": "dee@example.com"})
+    ).status_code == 403

@@ -21,11 +21,13 @@ from leadhub import uow
 from leadhub.campaigns import icp, queue
 from leadhub.campaigns import service as campaigns
 from leadhub.campaigns.models import CAMPAIGN_STATUSES, PROSPECT_STATES, Campaign, Prospect
-from leadhub.campaigns.schemas import CampaignIn, ClaimIn, OutcomeIn
+from leadhub.campaigns.schemas import CampaignIn, ClaimIn, OutcomeIn, ProspectIn
+from leadhub.contacts import service as contacts
 from leadhub.contacts.models import Contact
 from leadhub.core import ids
-from leadhub.core.errors import DomainError, Invalid
+from leadhub.core.errors import DomainError, FieldError, Invalid, NotFound
 from leadhub.core.pagination import PageRequest
+from leadhub.enrichment import pipeline
 from leadhub.web import forms, messages, render
 from leadhub.web.context import Web, in_workspace
 
@@ -38,7 +40,13 @@ OUTCOMES = ("contacted", "replied", "meeting_booked", "disqualified", "released"
 RULE_KINDS = {"c": "criteria", "d": "disqualifiers"}
 MAX_ROWS = icp.MAX_CRITERIA
 ROW_INPUTS = ("id", "label", "field", "op", "value", "min", "max", "weight")
-NOTICES = {"campaigns.created", "campaigns.saved", "campaigns.nothing_queued"}
+NOTICES = {
+    "campaigns.created",
+    "campaigns.saved",
+    "campaigns.nothing_queued",
+    "campaigns.added",
+    "campaigns.already_in",
+}
 
 
 def _user_error(exc: DomainError) -> forms.Problems:
@@ -470,6 +478,48 @@ async def _icp_answer(
     return render.html(
         "campaigns/_icp.html", web.page(campaign=campaigns.campaign_out(campaign), **_editor_context(editor))
     )
+
+
+# ---------------------------------------------------------------- adding a lead
+
+
+async def _contact_of(web: Web, given: str) -> str:
+    """The id of the lead named by its id or by any of its emails; Invalid on the form's field otherwise."""
+    missing = Invalid([FieldError("lead", "not_found", messages.t("campaigns.add_not_found"), "string")])
+    if not given:
+        raise Invalid([FieldError("lead", "missing", messages.t("campaigns.add_missing"), "null")])
+    async with web.db.read_session() as session:
+        try:
+            if "@" in given:
+                found = await contacts.find_by_email(session, web.ws, given)
+            else:
+                found = await contacts.get(session, web.ws, given)
+        except NotFound:
+            raise missing from None
+        except Invalid as exc:
+            raise Invalid([FieldError("lead", e.rule, e.message, e.kind) for e in exc.errors]) from None
+    if found is None:
+        raise missing
+    return found.public_id
+
+
+@router.post("/{campaign_id}/prospects")
+async def add_lead(campaign_id: str, request: Request, web: Web = Depends(in_workspace("campaigns.write"))) -> Response:
+    """An existing lead into the campaign, as ``POST /v1/campaigns/{id}/prospects`` with its ``contact_id``:
+    enriched first (outside the transaction), then scored and queued."""
+    form = await request.form()
+    given = forms.text(form, "lead", 320)
+    try:
+        body = forms.parse(ProspectIn, {"contact_id": await _contact_of(web, given)})
+        lead = await pipeline.for_app(request.app.state).run(campaigns.lead_of(body, web.ws.default_region))
+        async with uow.unit_of_work(web.db) as session:
+            added = await campaigns.add_prospect(session, web.ws, web.actor, campaign_id, body, lead)
+            notice = "campaigns.added" if added.created else "campaigns.already_in"
+    except DomainError as exc:
+        return await _campaign_page(
+            web, request, campaign_id, exc.status, add_problems=_user_error(exc), add_value=given
+        )
+    return RedirectResponse(f"{web.base()}/campaigns/{campaign_id}?notice={notice}", status_code=303)
 
 
 # ---------------------------------------------------------------- the queue
