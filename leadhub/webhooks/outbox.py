@@ -3,11 +3,12 @@ transaction as the event, so a committed event always reaches its subscribers an
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, TextClause, Uuid, bindparam, insert, select, text
+from sqlalchemy import BigInteger, Table, Uuid, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.core import clock, ids
@@ -83,60 +84,66 @@ async def enqueue(session: AsyncSession, events: Sequence[Event]) -> int:
     return len(rows)
 
 
-# ---------------------------------------------------------------- events and outbox in two round trips
+# ---------------------------------------------------------------- events and outbox: one statement under the lock
 #
-# On PostgreSQL a transaction's events and their deliveries are written with two statements per
-# workspace: (1) take the sequence numbers (the UPDATE that row-locks the workspace until commit, see
-# events.service) and read the enabled endpoints with it; (2) insert the events, the deliveries and the
-# NOTIFY together. Which endpoint gets which event is decided in Python by ``matches``, as before.
+# On PostgreSQL the sequence allocation row-locks the workspace until commit (see events.service), so every
+# round trip between it and COMMIT holds up every other writer of the workspace. So the enabled endpoints
+# are read first, which of them gets which event is decided in Python (``matches``), and then one
+# statement takes the numbers and inserts the events, their deliveries and the NOTIFY; COMMIT follows.
 
-_ENDPOINTS = cast(Table, WebhookEndpoint.__table__)
-_ALLOCATE_AND_ENDPOINTS = text(
-    """
-WITH s AS (UPDATE workspaces SET event_seq = event_seq + :n WHERE id = :ws RETURNING event_seq)
-SELECT s.event_seq, e.id, e.event_types, e.flow_names
-FROM s LEFT JOIN webhook_endpoints AS e ON e.workspace_id = :ws AND e.enabled
-"""
-).bindparams(bindparam("ws", type_=Uuid()), bindparam("n", type_=BigInteger()))
-_ALLOCATE_AND_ENDPOINTS_COLUMNS = _ALLOCATE_AND_ENDPOINTS.columns(
-    event_seq=BigInteger(),
-    id=Uuid(),
-    event_types=_ENDPOINTS.c.event_types.type,
-    flow_names=_ENDPOINTS.c.flow_names.type,
+_ENDPOINTS_OF = select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.flow_names).where(
+    WebhookEndpoint.workspace_id == bindparam("ws"), WebhookEndpoint.enabled.is_(True)
 )
-
-_DELIVERIES_SQL = """
+_EVENT_ARRAYS = (
+    ("id", "uuid"),
+    ("type", "varchar"),
+    ("resource_type", "varchar"),
+    ("resource_id", "uuid"),
+    ("contact_id", "uuid"),
+    ("actor_type", "varchar"),
+    ("actor_id", "varchar"),
+    ("door", "varchar"),
+    ("changes", "jsonb"),
+    ("payload", "jsonb"),
+    ("occurred_at", "timestamptz"),
+)
+_APPEND = text(
+    f"""
+WITH s AS (UPDATE workspaces SET event_seq = event_seq + :n WHERE id = :ws RETURNING event_seq),
+ev AS (
+  INSERT INTO events (workspace_id, seq, {", ".join(name for name, _ in _EVENT_ARRAYS)})
+  SELECT CAST(:ws AS uuid), s.event_seq - :n + u.ord, {", ".join(f"u.{name}" for name, _ in _EVENT_ARRAYS)}
+  FROM s, unnest({", ".join(f"CAST(:e_{name} AS {kind}[])" for name, kind in _EVENT_ARRAYS)})
+       WITH ORDINALITY AS u({", ".join(name for name, _ in _EVENT_ARRAYS)}, ord)
+),
 d AS (
   INSERT INTO webhook_deliveries (workspace_id, id, endpoint_id, event_seq, event_id, event_type, contact_id,
                                   status, attempts, next_attempt_at, created_at)
-  SELECT CAST(:ws AS uuid), u.id, u.endpoint_id, u.seq, u.event_id, u.type, u.contact_id, :status, 0, :now, :now
-  FROM unnest(CAST(:d_id AS uuid[]), CAST(:d_endpoint AS uuid[]), CAST(:d_seq AS bigint[]),
-              CAST(:d_event AS uuid[]), CAST(:d_type AS varchar[]), CAST(:d_contact AS uuid[]))
-       AS u(id, endpoint_id, seq, event_id, type, contact_id)
+  SELECT CAST(:ws AS uuid), u.id, u.endpoint_id, s.event_seq - :n + u.ord, u.event_id, u.type, u.contact_id,
+         :status, 0, :now, :now
+  FROM s, unnest(CAST(:d_id AS uuid[]), CAST(:d_endpoint AS uuid[]), CAST(:d_ord AS bigint[]),
+                 CAST(:d_event AS uuid[]), CAST(:d_type AS varchar[]), CAST(:d_contact AS uuid[]))
+       AS u(id, endpoint_id, ord, event_id, type, contact_id)
   RETURNING 1
-)
-SELECT pg_notify('{channel}', '') FROM (SELECT 1 FROM d LIMIT 1) AS any_delivery
+),
+note AS (SELECT pg_notify('{wakeup.CHANNEL}', '') FROM (SELECT 1 FROM d LIMIT 1) AS any_delivery)
+SELECT s.event_seq, (SELECT count(*) FROM note) FROM s
 """
+).bindparams(
+    bindparam("ws", type_=Uuid()),
+    bindparam("n", type_=BigInteger()),
+    bindparam("now", type_=cast(Table, Event.__table__).c.occurred_at.type),
+)
 
 
-def _deliveries_statement(with_event: bool) -> TextClause:
-    now = events.EVENTS.c.occurred_at.type
-    binds = [bindparam("ws", type_=Uuid()), bindparam("now", type_=now)]
-    head = "WITH "
-    if with_event:
-        columns = [column.key for column in events.EVENTS.columns]
-        head += f"ev AS (INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join(f':e_{c}' for c in columns)})),"
-        binds += [bindparam(f"e_{c.key}", type_=c.type) for c in events.EVENTS.columns]
-    return text(head + _DELIVERIES_SQL.format(channel=wakeup.CHANNEL)).bindparams(*binds)
-
-
-_ONE_EVENT_AND_DELIVERIES = _deliveries_statement(with_event=True)
-_DELIVERIES = _deliveries_statement(with_event=False)
+def _json(value: dict[str, Any] | None) -> str | None:
+    # The JSON text PostgreSQL parses into jsonb (as SQLAlchemy's own JSON type would send it).
+    return None if value is None else json.dumps(value)
 
 
 async def flush_and_enqueue(session: AsyncSession) -> list[Event]:
     """Write the transaction's queued events and their outbox rows (what ``events.flush`` then
-    ``enqueue`` do, in fewer round trips on PostgreSQL). Returns the events written."""
+    ``enqueue`` do; on PostgreSQL with the workspace locked for one statement). Returns the events."""
     if session.get_bind().dialect.name != "postgresql":
         flushed = await events.flush(session)
         if flushed:
@@ -144,11 +151,9 @@ async def flush_and_enqueue(session: AsyncSession) -> list[Event]:
         return flushed
     written: list[Event] = []
     for workspace_id, items in events.grouped(session):
-        result = await session.execute(_ALLOCATE_AND_ENDPOINTS_COLUMNS, {"ws": workspace_id, "n": len(items)})
-        found = result.all()
-        first = int(found[0][0]) - len(items) + 1
-        rows = events.rows_for(workspace_id, first, items)
-        endpoints = [(endpoint_id, types, flows) for _, endpoint_id, types, flows in found if endpoint_id is not None]
+        endpoints = (await session.execute(_ENDPOINTS_OF, {"ws": workspace_id})).all()
+        # Numbered from 1 here; the statement shifts them to the allocated range.
+        rows = events.rows_for(workspace_id, 1, items)
         deliveries = [
             (ids.new_uuid(), endpoint_id, event)
             for event in rows
@@ -157,25 +162,27 @@ async def flush_and_enqueue(session: AsyncSession) -> list[Event]:
         ]
         params: dict[str, Any] = {
             "ws": workspace_id,
+            "n": len(rows),
             "now": clock.now(),
             "status": PENDING,
+            "e_changes": [_json(e.changes) for e in rows],
+            "e_payload": [_json(e.payload) for e in rows],
             "d_id": [d[0] for d in deliveries],
             "d_endpoint": [d[1] for d in deliveries],
-            "d_seq": [d[2].seq for d in deliveries],
+            "d_ord": [d[2].seq for d in deliveries],
             "d_event": [d[2].id for d in deliveries],
             "d_type": [d[2].type for d in deliveries],
             "d_contact": [d[2].contact_id for d in deliveries],
         }
-        if len(rows) == 1:
-            params |= {f"e_{column}": value for column, value in events.values_of(rows[0]).items()}
-            await session.execute(_ONE_EVENT_AND_DELIVERIES, params)
-        else:
-            await session.execute(insert(events.EVENTS), [events.values_of(row) for row in rows])
-            if deliveries:
-                await session.execute(_DELIVERIES, params)
+        for name, _ in _EVENT_ARRAYS:
+            if name not in ("changes", "payload"):
+                params[f"e_{name}"] = [getattr(e, name) for e in rows]
+        last = (await session.execute(_APPEND, params)).scalar_one()
+        for event in rows:
+            event.seq += int(last) - len(rows)
         if deliveries:
             # In-process dispatchers are woken after commit too (the NOTIFY above reaches the others).
-            session.info[wakeup._FLAG] = True  # the flag announce() sets; its NOTIFY is in our statement
+            session.info[wakeup._FLAG] = True
         written += rows
     events.clear(session)
     return written
