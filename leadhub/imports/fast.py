@@ -396,24 +396,41 @@ class Split:
 
 
 async def split(session: AsyncSession, ws_id: uuid.UUID, prepared: list[Prepared]) -> Split:
-    seen: dict[str, int] = {}
-    for p in prepared:
-        for tagged in {"e:" + e for e in p.emails} | {"p:" + n for n in p.phones}:
-            seen[tagged] = seen.get(tagged, 0) + 1
+    """Rows linked by a shared email or phone form a group (an in-file duplicate and what it duplicates).
+    A group touching a stored or suppressed identity goes to the service path whole, in file order. In
+    any other group the first row is independent of everything before it: it is final or bulk-created,
+    and the group's later rows follow on the service path, which then finds it as the sequential import
+    would (a merge into that row)."""
+    parent = list(range(len(prepared)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    for i, p in enumerate(prepared):
+        for tagged in ["e:" + e for e in p.emails] + ["p:" + n for n in p.phones]:
+            if tagged in owner:
+                a, b = root(owner[tagged]), root(i)
+                parent[max(a, b)] = min(a, b)  # the group's root is its first row
+            else:
+                owner[tagged] = i
     stored = await _stored(
         session,
         ws_id,
         {e for p in prepared for e in p.emails},
         {n for p in prepared for n in p.phones},
     )
+    touched = {root(owner[t]) for t in stored if t in owner}
     out = Split()
-    for p in prepared:
+    for i, p in enumerate(prepared):
         if p.kind in ("failed", "skipped"):
             out.final.append(p)
             continue
-        identities = ["e:" + e for e in p.emails] + ["p:" + n for n in p.phones]
-        shared = any(seen[t] > 1 or t in stored for t in identities)
-        if shared or (p.kind == "check" and p.contact is None and not p.issues):
+        group = root(i)
+        if group in touched or group != i or (p.kind == "check" and not p.issues):
             out.service.append(p)
         elif p.kind == "check":
             out.final.append(p)  # refused by the create rules; nothing stored could make it a match
