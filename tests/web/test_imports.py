@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
 import re
 import time
+from pathlib import Path
 
 import httpx
 
+from leadhub.config import Settings
 from leadhub.db.engine import Database
+from leadhub.web.pages import imports as imports_page
 from tests.conftest import Tenant
 from tests.web.conftest import Browser, make_user, page_csrf, signed_in
 
@@ -209,3 +213,19 @@ async def test_start_without_a_dry_run_and_the_next_file_with_the_same_columns_r
     again = await _upload(browser, base, CSV.replace("Ada", "Ava"), "people-2.csv")
     form = await browser.get(again.headers["location"])
     assert [_selected(form.text, i) for i in range(6)] == list(choice.values())
+
+
+async def test_an_upload_nobody_mapped_is_forgotten_a_day_later(
+    database: Database, tenant: Tenant, new_browser: Browser, settings: Settings
+) -> None:
+    browser = await signed_in(new_browser, await make_user(database, tenant, "member"))
+    base = f"/app/{tenant.ws_public_id}/imports"
+    old = await _upload(browser, base, CSV)
+    fresh = await _upload(browser, base, CSV)
+    token = old.headers["location"].rsplit("/", 1)[1]
+    staged = Path(settings.data_dir) / "imports" / "web" / tenant.ws_public_id / f"{token}.upload"
+    day_ago = time.time() - imports_page.UPLOAD_KEPT_SECONDS - 60
+    os.utime(staged, (day_ago, day_ago))
+    await _upload(browser, base, CSV)  # uploads prune their workspace's folder
+    assert (await browser.get(old.headers["location"])).status_code == 404
+    assert (await browser.get(fresh.headers["location"])).status_code == 200

@@ -13,6 +13,7 @@ import io
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator
 from itertools import islice
@@ -40,6 +41,7 @@ router = APIRouter(prefix="/app/{ws_id}/imports", include_in_schema=False)
 SAMPLE_ROWS = 3
 REPORT_ISSUES = 20
 POLL_SECONDS = 1
+UPLOAD_KEPT_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 # Targets offered in the column selects: every contact field the importer knows, less the whole-object
 # ones a CSV column cannot hold as such (their parts are offered instead).
@@ -65,6 +67,18 @@ def _staged(web: Web, token: str) -> tuple[Path, dict[str, Any]]:
     if not path.exists() or not meta.exists():
         raise NotFound("upload")
     return path, orjson.loads(meta.read_bytes())
+
+
+def _prune(folder: Path) -> None:
+    """Forget uploads nobody mapped within a day (the folder is this workspace's own)."""
+    cutoff = time.time() - UPLOAD_KEPT_SECONDS
+    for stale in folder.glob("*.upload"):
+        try:
+            if stale.stat().st_mtime < cutoff:
+                stale.unlink(missing_ok=True)
+                stale.with_suffix(".json").unlink(missing_ok=True)
+        except OSError:
+            continue  # another request removed it first
 
 
 def _discard(web: Web, token: str) -> None:
@@ -129,6 +143,7 @@ async def upload(request: Request, web: Web = Depends(in_workspace("contacts.wri
         return await _list_page(web, 422, problems=problems)
     folder = _uploads(web)
     folder.mkdir(parents=True, exist_ok=True)
+    _prune(folder)
     token = uuid.uuid4().hex
     path = folder / f"{token}.upload"
     filename = Path(given.filename).name[:300]
