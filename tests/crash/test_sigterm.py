@@ -28,6 +28,8 @@ from tests.serve_process import Server, Worker, fresh_database, start, start_wor
 
 pytestmark = pytest.mark.slow
 ENV = {"LEADHUB_RATELIMIT_ENABLED": "false", "LEADHUB_WEBHOOK_ALLOW_PRIVATE": "1"}
+# Few enough to create while the first deliveries are held, well inside the dispatcher's 10-s request timeout.
+CONTACTS = 20
 # Well under the 60-s lease a claim would hold the deliveries for had the stopped process left it.
 AT_ONCE_SECONDS = 20
 
@@ -115,7 +117,7 @@ async def test_sigterm_finishes_deliveries_in_flight_and_leaves_no_claim(tmp_pat
                     stopping = await start_worker(url, tmp_path / "worker.log")
                     processes.append(stopping)
                 receiver.hold = asyncio.Event()  # every delivery stays in flight until released
-                for n in range(40):
+                for n in range(CONTACTS):
                     created = await http.post("/v1/contacts", json={"email": f"d{n}.{run}@example.com"})
                     assert created.status_code == 201, created.text
             await receiver.hold_until_in_flight()
@@ -142,7 +144,7 @@ async def test_sigterm_finishes_deliveries_in_flight_and_leaves_no_claim(tmp_pat
                     ids.encode(ids.EVENT, e)
                     for e in await session.scalars(select(Event.id).where(Event.type == "contact.created"))
                 }
-            assert len(events) == 40
+            assert len(events) == CONTACTS
             deadline = time.monotonic() + AT_ONCE_SECONDS
             while receiver.ids().keys() != events:
                 assert time.monotonic() < deadline, "the rest was not delivered at once: a claim outlived its process"
