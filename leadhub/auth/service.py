@@ -34,6 +34,7 @@ _BOOTSTRAP_LOCK = 7_243_002
 # the others (see docs/operations.md).
 AUTH_CACHE_SECONDS = 5.0
 _AUTH_CACHE_MAX = 10_000
+_monotonic = time.monotonic  # the cache's clock (tests move it instead of waiting)
 
 
 def _base62(n: int, width: int) -> str:
@@ -244,7 +245,7 @@ class AuthCache:
         entry = self._entries.get(hashed)
         if entry is None:
             return None
-        if entry.expires < time.monotonic():
+        if entry.expires < _monotonic():
             self._entries.pop(hashed, None)
             return None
         values = entry.workspaces.get(requested)
@@ -268,11 +269,11 @@ class AuthCache:
     def put(self, raw: str, requested: str | None, authenticated: Authenticated, ws: Workspace) -> None:
         hashed = hash_key(raw)
         entry = self._entries.get(hashed)
-        if entry is None or entry.expires < time.monotonic():
+        if entry is None or entry.expires < _monotonic():
             if len(self._entries) >= _AUTH_CACHE_MAX:
                 self._entries.clear()
             last_used = clock.now() if authenticated.needs_touch else authenticated.last_used_at
-            entry = _Remembered(authenticated.principal, last_used, time.monotonic() + AUTH_CACHE_SECONDS, {})
+            entry = _Remembered(authenticated.principal, last_used, _monotonic() + AUTH_CACHE_SECONDS, {})
             self._entries[hashed] = entry
         entry.workspaces[requested] = (
             ws.id,

@@ -8,8 +8,12 @@ import re
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from leadhub.auth import service as auth
+from leadhub.auth.models import ApiKey
+from leadhub.core import clock
+from leadhub.db.engine import Database
 from tests.conftest import Tenant
 
 KEY_SHAPE = re.compile(r"^lh_[0-9A-Za-z]{38}$")
@@ -131,6 +135,24 @@ async def test_revoked_key_stops_working_at_once(client: httpx.AsyncClient, tena
     assert_problem(await client.get("/v1/contacts", headers=bearer(created["key"])), 401, "unauthenticated")
     listing = (await client.get("/v1/keys", headers=tenant.headers)).json()["data"]
     assert next(k for k in listing if k["id"] == created["id"])["revoked_at"] is not None
+
+
+async def test_a_key_revoked_by_another_process_is_refused_once_its_authentication_cache_expires(
+    client: httpx.AsyncClient, tenant: Tenant, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = (await client.post("/v1/keys", json={"scopes": ["contacts.read"]}, headers=tenant.headers)).json()
+    assert (await client.get("/v1/contacts", headers=bearer(created["key"]))).status_code == 200
+    # Another process revokes it: this one learns of it only from the database.
+    async with database.session() as session:
+        await session.execute(
+            update(ApiKey).where(ApiKey.key_hash == auth.hash_key(created["key"])).values(revoked_at=clock.now())
+        )
+        await session.commit()
+    # Within the cache time this process still trusts what it read; past it, it reads the key again.
+    assert (await client.get("/v1/contacts", headers=bearer(created["key"]))).status_code == 200
+    now = auth._monotonic()
+    monkeypatch.setattr(auth, "_monotonic", lambda: now + auth.AUTH_CACHE_SECONDS + 0.001)
+    assert_problem(await client.get("/v1/contacts", headers=bearer(created["key"])), 401, "unauthenticated")
 
 
 async def test_revoking_another_organizations_key_is_404_and_leaves_it_working(
