@@ -270,30 +270,65 @@ def _build(
     else:
         joined = join_parts(c["first_name"], c["middle_name"], c["last_name"])
         c["name"] = joined if joined else name_from_email(primary_email)
-    text = [c["name"], c["first_name"], c["last_name"], c["company_name"]]
-    text += [e[0] for e in emails]
-    for p in phones:
-        text += [p[0], p[0].lstrip("+")]
-    c["search_text"] = " ".join(t for t in text if t).lower()
+    c["search_text"] = _search_text(c, [e[0] for e in emails], [p[0] for p in phones])
     domain = primary_email.rsplit("@", 1)[1].lower() if primary_email and "@" in primary_email else None
-    keys = dedupe.blocking_keys(
-        dedupe.profile(
-            str(key),
-            first_name=c["first_name"],
-            middle_name=c["middle_name"],
-            last_name=c["last_name"],
-            name=c["name"] if _may_name_a_generation(c["name"]) else None,
-            emails=[e[0] for e in emails],
-            phones=[p[0] for p in phones],
-            company_name=c["company_name"],
-            website=c["website"],
-            date_of_birth=c["date_of_birth"],
-            country=c["country"],
+    email_rows = [(e[0], e[1], e[2]) for e in emails]
+    phone_rows = [(p[0], p[1], p[2]) for p in phones]
+    payload = _snapshot(c, email_rows, phone_rows, tags, None)
+    return Prepared(
+        row,
+        "new",
+        *identities,
+        cells=cells,
+        contact=c,
+        email_rows=email_rows,
+        phone_rows=phone_rows,
+        tags=tags,
+        keys=_keys(c, email_rows, phone_rows),
+        payload=payload,
+        domain=domain if domain and not is_personal_domain(domain) else None,
+    )
+
+
+def _search_text(c: dict[str, Any], emails: list[str], phones: list[str]) -> str:
+    text = [c["name"], c["first_name"], c["last_name"], c["company_name"], *emails]
+    for p in phones:
+        text += [p, p.lstrip("+")]
+    return " ".join(t for t in text if t).lower()
+
+
+def _keys(c: dict[str, Any], emails: list[tuple[str, str, bool]], phones: list[tuple[str, str, bool]]) -> list[str]:
+    """match_index.refresh_keys's keys for this state of the contact."""
+    return sorted(
+        dedupe.blocking_keys(
+            dedupe.profile(
+                str(c["id"]),
+                first_name=c["first_name"],
+                middle_name=c["middle_name"],
+                last_name=c["last_name"],
+                name=c["name"] if _may_name_a_generation(c["name"]) else None,
+                emails=[e[0] for e in emails],
+                phones=[p[0] for p in phones],
+                company_name=c["company_name"],
+                website=c["website"],
+                date_of_birth=c["date_of_birth"],
+                country=c["country"],
+            )
         )
     )
+
+
+def _snapshot(
+    c: dict[str, Any],
+    emails: list[tuple[str, str, bool]],
+    phones: list[tuple[str, str, bool]],
+    tags: list[str],
+    company: str | None,
+) -> dict[str, Any]:
+    """contacts.service.snapshot of this state: the native JSON events carry."""
     has_address = any(c[f"address_{a}"] for a in _ADDRESS)
-    payload = ContactOut(
-        id=ids.encode(ids.CONTACT, key),
+    return ContactOut(
+        id=ids.encode(ids.CONTACT, c["id"]),
         first_name=c["first_name"],
         middle_name=c["middle_name"],
         last_name=c["last_name"],
@@ -301,7 +336,7 @@ def _build(
         emails=[EmailOut(address=e[0], type=e[1], primary=e[2]) for e in emails],
         phones=[PhoneOut(number=p[0], type=p[1], primary=p[2]) for p in phones],
         company_name=c["company_name"],
-        company_id=None,
+        company_id=company,
         title=c["title"],
         website=c["website"],
         address=AddressOut(**{a: c[f"address_{a}"] for a in _ADDRESS}) if has_address else None,
@@ -322,22 +357,9 @@ def _build(
         first_seen=c["first_seen"],
         last_seen=c["last_seen"],
         session_count=c["session_count"],
-        created_at=now,
-        updated_at=now,
+        created_at=c["created_at"],
+        updated_at=c["updated_at"],
     ).model_dump(mode="json")
-    return Prepared(
-        row,
-        "new",
-        *identities,
-        cells=cells,
-        contact=c,
-        email_rows=[(e[0], e[1], e[2]) for e in emails],
-        phone_rows=[(p[0], p[1], p[2]) for p in phones],
-        tags=tags,
-        keys=sorted(keys),
-        payload=payload,
-        domain=domain if domain and not is_personal_domain(domain) else None,
-    )
 
 
 def _may_name_a_generation(name: str | None) -> bool:
