@@ -34,6 +34,7 @@ from leadhub.events.models import Event
 from leadhub.webhooks.models import OPEN_STATES, Delivery
 from tests.conftest import ENGINE
 from tests.crash.receiver import Receiver, running_receiver
+from tests.crash.support import leased_by
 from tests.serve_process import Server, Worker, fresh_database, start, start_worker
 
 pytestmark = pytest.mark.slow
@@ -180,20 +181,11 @@ async def _acknowledged(load: Load, share: float, clients: list[asyncio.Task[Non
         await asyncio.sleep(0.05)
 
 
-async def _leased_by(db: Database, pid: int) -> set[str]:
-    """Events whose delivery is still open under a lease taken by process ``pid`` (its claims: host:pid:…)."""
-    async with db.read_session() as session:
-        rows = await session.scalars(
-            select(Delivery.event_id).where(Delivery.status.in_(OPEN_STATES), Delivery.locked_by.like(f"%:{pid}:%"))
-        )
-        return {ids.encode(ids.EVENT, e) for e in rows}
-
-
 async def _in_flight_at_kill(db: Database, receiver: Receiver, dead: Server | Worker) -> set[str]:
     """Right after the delivering process was SIGKILLed while the receiver held deliveries open: the events
     whose delivery was in flight (received, not recorded) at the kill, the only ones that may arrive twice."""
     received = set(receiver.ids())
-    in_flight = await _leased_by(db, dead.pid) & received
+    in_flight = await leased_by(db, dead.pid) & received
     receiver.release()
     assert in_flight, "no delivery was in flight at the kill"
     return in_flight

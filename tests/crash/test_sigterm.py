@@ -25,7 +25,7 @@ from leadhub.imports.models import ImportJob
 from leadhub.webhooks.models import SUCCEEDED, Delivery
 from tests.conftest import ENGINE
 from tests.crash.receiver import running_receiver
-from tests.crash.test_sigkill import _leased_by
+from tests.crash.support import leased_by
 from tests.serve_process import LEADHUB, Server, Worker, fresh_database, start, start_worker
 
 pytestmark = pytest.mark.slow
@@ -131,7 +131,7 @@ async def test_sigterm_finishes_deliveries_in_flight_and_leaves_no_claim(tmp_pat
             receiver.release()
             assert await _exit_code(stopping) in (0, -15)
             # Everything the stopped process sent is recorded as delivered, and it left no lease behind.
-            assert not await _leased_by(db, stopping.pid)
+            assert not await leased_by(db, stopping.pid)
             async with db.read_session() as session:
                 done = set(await session.scalars(select(Delivery.event_id).where(Delivery.status == SUCCEEDED)))
             assert {ids.decode(ids.EVENT, g.webhook_id) for g in receiver.got} <= done
