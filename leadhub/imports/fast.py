@@ -122,12 +122,15 @@ class Prepared:
     keys: list[str] = field(default_factory=list)
     payload: dict[str, Any] | None = None
     domain: str | None = None
+    company: str | None = None  # the linked company's public id (set before in-file merges)
+    # contact.updated events of in-file duplicates merged into this row: (row, payload, changes, at)
+    merges: list[tuple[int, dict[str, Any], dict[str, Any], Any]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- preparing (pure)
 
 
-def _definitions(context: Context) -> dict[str, CustomFieldDefinition]:
+def definitions_of(context: Context) -> dict[str, CustomFieldDefinition]:
     return {
         key: CustomFieldDefinition(key=key, type=kind, options=list(options))
         for key, kind, options in context.definitions
@@ -376,9 +379,151 @@ def prepare_chunk(context: Context, records: list[tuple[int, dict[str, Any], str
     """Every record of a chunk prepared (runs in a worker process for big files)."""
     global _worker_context
     if _worker_context is None or _worker_context[0] != context:
-        _worker_context = (context, _definitions(context))
+        _worker_context = (context, definitions_of(context))
     definitions = _worker_context[1]
     return [prepare_row(context, definitions, row, cells, error) for row, cells, error in records]
+
+
+# ---------------------------------------------------------------- in-file duplicates, merged in memory
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """events.changes: {field: {before, after}} for each field that differs."""
+    return {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+
+
+def merge_row(
+    context: Context, definitions: dict[str, CustomFieldDefinition], root: Prepared, row: Prepared
+) -> list[Issue] | None:
+    """Apply ``row`` (a later row of ``root``'s group) to ``root``'s contact as contacts.service.upsert
+    applies a match: lists added to, objects merged, names kept unless given, a ``contact.updated`` event
+    with the changes. Returns None when merged, or the row's issues when it fails (``root`` unchanged)."""
+    assert root.contact is not None and row.cells is not None
+    raw, origin = mappings.to_contact(row.cells, context.mapping, context.unmapped_to_custom)
+    data = ContactIn.model_validate(raw)
+    given = data.model_fields_set
+    errors: list[FieldError] = []
+    raw_phones = [(p.number, p.type, p.primary, f"phones[{i}].number") for i, p in enumerate(data.phones or [])]
+    if data.phone:
+        raw_phones.insert(0, (data.phone, "other", not any(p[2] for p in raw_phones), "phone"))
+    phones_in: list[tuple[str, str, bool, str]] = []
+    for number, type_, primary, path in raw_phones:
+        try:
+            phones_in.append((normalize_phone(number, context.default_region), type_, primary, path))
+        except ValidationFailure as exc:
+            errors.append(FieldError(path, exc.rule, exc.message, "string"))
+    if errors:  # upsert's match normalizes the phones first and stops there
+        return _failure(row.row, errors, origin)
+    for name in _NOT_NULL:
+        if name in given and getattr(data, name) is None:
+            errors.append(FieldError(name, "not_null", "must not be null (send a value, or omit the field)", "null"))
+    emails: list[tuple[str, str, bool, str]] | None = None
+    phones: list[tuple[str, str, bool, str]] | None = None
+    if "emails" in given or "email" in given:
+        given_emails: list[tuple[str, str, bool, str]] = [
+            (e.address, e.type, e.primary, f"emails[{i}].address") for i, e in enumerate(data.emails or [])
+        ]
+        if data.email:
+            given_emails.insert(0, (data.email, "other", not any(e[2] for e in given_emails), "email"))
+        current = [(a, t, p, "") for a, t, p in root.email_rows]
+        emails = _entries(_added(current, _entries(given_emails, "emails", errors)), "emails", errors)
+    if "phones" in given or "phone" in given:
+        current = [(n, t, p, "") for n, t, p in root.phone_rows]
+        phones = _entries(_added(current, _entries(phones_in, "phones", errors)), "phones", errors)
+    c = dict(root.contact)
+    custom = dict(c["custom_fields"] or {})
+    if data.custom_fields:
+        for key, value in data.custom_fields.items():
+            if value is None:
+                custom.pop(key, None)
+                continue
+            definition = definitions.get(key)
+            if definition is None:
+                custom[key] = value
+                continue
+            try:
+                custom[key] = custom_fields.coerce_value(definition, value)
+            except ValidationFailure as exc:
+                errors.append(FieldError(f"custom_fields.{key}", exc.rule, exc.message, kind_of(value)))
+    if errors:
+        return _failure(row.row, errors, origin)
+
+    before = _snapshot(c, root.email_rows, root.phone_rows, root.tags, root.company)
+    for name in _PLAIN:
+        if name in given:
+            c[name] = getattr(data, name)
+    if data.custom_fields is not None:
+        c["custom_fields"] = custom
+    if "address" in given:
+        if data.address is None:
+            for a in _ADDRESS:
+                c[f"address_{a}"] = None
+        else:
+            for a in data.address.model_fields_set:
+                c[f"address_{a}"] = getattr(data.address, a)
+    if data.dnd_settings is not None:
+        settings = dict(c["dnd_settings"])
+        for channel in data.dnd_settings.model_fields_set:
+            value = getattr(data.dnd_settings, channel)
+            if value is None:
+                settings.pop(channel, None)
+            else:
+                settings[channel] = value.model_dump(mode="json", exclude_none=True)
+        c["dnd_settings"] = settings
+    if data.consent is not None:
+        consent = dict(c["consent"])
+        for purpose, entry in data.consent.items():
+            if entry is None:
+                consent.pop(purpose, None)
+            else:
+                consent[purpose] = entry.model_dump(mode="json", exclude_none=True)
+        c["consent"] = consent
+    email_rows = [(e[0], e[1], e[2]) for e in emails] if emails is not None else root.email_rows
+    phone_rows = [(p[0], p[1], p[2]) for p in phones] if phones is not None else root.phone_rows
+    tags = list(dict.fromkeys(root.tags + data.tags)) if "tags" in given and data.tags is not None else root.tags
+    # contacts.service._apply_names, upsert mode.
+    parts = {"first_name", "middle_name", "last_name"} & given
+    for part in parts:
+        c[part] = getattr(data, part)
+    if "name" in given and data.name:
+        c["name"] = data.name
+        if not parts:
+            c["first_name"], c["middle_name"], c["last_name"] = split_name(data.name)
+    else:
+        renamed = bool(parts) or "name" in given
+        joined = join_parts(c["first_name"], c["middle_name"], c["last_name"])
+        if joined and renamed:
+            c["name"] = joined
+        elif not joined and (renamed or emails is not None):
+            c["name"] = name_from_email(next((e[0] for e in email_rows if e[2]), None))
+    c["search_text"] = _search_text(c, [e[0] for e in email_rows], [p[0] for p in phone_rows])
+    after = _snapshot(c, email_rows, phone_rows, tags, root.company)
+    changes = _changes(before, after)
+    if changes:
+        c["updated_at"] = clock.now()
+        root.merges.append(
+            (row.row, _snapshot(c, email_rows, phone_rows, tags, root.company), changes, c["updated_at"])
+        )
+    root.contact, root.email_rows, root.phone_rows, root.tags = c, email_rows, phone_rows, tags
+    root.keys = _keys(c, email_rows, phone_rows)
+    return None
+
+
+def _added(current: list[tuple[str, str, bool, str]], given: list[tuple[str, str, bool, str]]) -> list[Any]:
+    """contacts.service._combine, upsert mode: the given values not held yet are added, not primary."""
+    known = {e[0] for e in current}
+    added = [e for e in given if e[0] not in known]
+    if current:
+        added = [(e[0], e[1], False, e[3]) for e in added]
+    return current + added
+
+
+def mergeable(root: Prepared, row: Prepared, owner: dict[str, int]) -> bool:
+    """Whether ``row`` provably matches ``root``'s contact and nothing else: it shares one of its current
+    emails or phones, and each of its others is first seen at this row (no other row's contact holds it)."""
+    held = {"e:" + e[0] for e in root.email_rows} | {"p:" + p[0] for p in root.phone_rows}
+    mine = ["e:" + e for e in row.emails] + ["p:" + n for n in row.phones]
+    return any(t in held for t in mine) and all(t in held or owner.get(t) == row.row for t in mine)
 
 
 # ---------------------------------------------------------------- writing (one chunk, in its transaction)
@@ -415,9 +560,12 @@ class Split:
     final: list[Prepared] = field(default_factory=list)
     bulk: list[Prepared] = field(default_factory=list)
     service: list[Prepared] = field(default_factory=list)
+    # Later rows of a group whose first row is bulk-created, with that first row: merged in memory.
+    merges: list[tuple[Prepared, Prepared]] = field(default_factory=list)
+    owner: dict[str, int] = field(default_factory=dict)  # identity -> row number of its first row
 
 
-async def split(session: AsyncSession, ws_id: uuid.UUID, prepared: list[Prepared]) -> Split:
+async def split(session: AsyncSession, ws_id: uuid.UUID, prepared: list[Prepared], merge: bool = False) -> Split:
     """Rows linked by a shared email or phone form a group (an in-file duplicate and what it duplicates).
     A group touching a stored or suppressed identity goes to the service path whole, in file order. In
     any other group the first row is independent of everything before it: it is final or bulk-created,
@@ -446,13 +594,15 @@ async def split(session: AsyncSession, ws_id: uuid.UUID, prepared: list[Prepared
         {n for p in prepared for n in p.phones},
     )
     touched = {root(owner[t]) for t in stored if t in owner}
-    out = Split()
+    out = Split(owner={t: prepared[i].row for t, i in owner.items()})
     for i, p in enumerate(prepared):
         if p.kind in ("failed", "skipped"):
             out.final.append(p)
             continue
         group = root(i)
-        if group in touched or group != i or (p.kind == "check" and not p.issues):
+        if merge and group not in touched and group != i and prepared[group].kind == "new":
+            out.merges.append((prepared[group], p))
+        elif group in touched or group != i or (p.kind == "check" and not p.issues):
             out.service.append(p)
         elif p.kind == "check":
             out.final.append(p)  # refused by the create rules; nothing stored could make it a match
@@ -562,32 +712,38 @@ async def _insert_rows(
         for p in rows
         if p.contact is not None
     ]
+    happened: list[tuple[int, str, uuid.UUID, dict[str, Any], dict[str, Any] | None, Any]] = []
+    for p, c in zip(rows, contacts, strict=True):
+        assert p.payload is not None
+        happened.append((p.row, "contact.created", c["id"], p.payload, None, c["created_at"]))
+        happened += [(row, "contact.updated", c["id"], payload, changes, at) for row, payload, changes, at in p.merges]
+    happened.sort(key=lambda h: h[0])  # file order, as the rows would have been written one by one
     # The events' sequence numbers as one block: the same row lock events.flush takes, held to commit.
     result = await session.execute(
         update(Workspace)
         .where(Workspace.id == ws_id)
-        .values(event_seq=Workspace.event_seq + len(contacts))
+        .values(event_seq=Workspace.event_seq + len(happened))
         .returning(Workspace.event_seq)
         .execution_options(synchronize_session=False)
     )
-    first = result.scalar_one() - len(contacts) + 1
+    first = result.scalar_one() - len(happened) + 1
     events = [
         {
             "workspace_id": ws_id,
             "seq": first + n,
             "id": ids.new_uuid(),
-            "type": "contact.created",
+            "type": kind,
             "resource_type": "contact",
-            "resource_id": c["id"],
-            "contact_id": c["id"],
+            "resource_id": key,
+            "contact_id": key,
             "actor_type": actor.type,
             "actor_id": actor.id,
             "door": actor.door,
-            "changes": None,
-            "payload": p.payload,
-            "occurred_at": c["created_at"],
+            "changes": changes,
+            "payload": payload,
+            "occurred_at": at,
         }
-        for n, (p, c) in enumerate(zip(rows, contacts, strict=True))
+        for n, (_, kind, key, payload, changes, at) in enumerate(happened)
     ]
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         await _copy(
@@ -634,6 +790,19 @@ async def _insert_rows(
     return [Event(**e) for e in events]
 
 
+async def link_companies(
+    session: AsyncSession, ws_id: uuid.UUID, rows: list[Prepared], company_cache: dict[str, Any]
+) -> None:
+    """companies.company_for_email for each new contact's primary email, one query per chunk."""
+    await _companies(session, ws_id, {p.domain for p in rows if p.domain}, company_cache)
+    for p in rows:
+        assert p.contact is not None and p.payload is not None
+        company = company_cache.get(p.domain) if p.domain else None
+        p.contact["company_id"] = company
+        p.company = ids.encode(ids.COMPANY, company) if company else None
+        p.payload["company_id"] = p.company
+
+
 async def write_bulk(
     session: AsyncSession,
     ws: Workspace,
@@ -643,16 +812,11 @@ async def write_bulk(
     outbox: bool,
     company_cache: dict[str, Any],
 ) -> bool:
-    """Create the contacts of ``rows`` in bulk; False (and nothing written) when an identity was taken
-    concurrently since the check, so the caller sends the rows to the service path."""
+    """Create the contacts of ``rows`` (companies linked, in-file duplicates merged) in bulk; False (and
+    nothing written) when an identity was taken concurrently since the check, so the caller sends the
+    rows to the service path."""
     if not rows:
         return True
-    await _companies(session, ws.id, {p.domain for p in rows if p.domain}, company_cache)
-    for p in rows:
-        assert p.contact is not None and p.payload is not None
-        company = company_cache.get(p.domain) if p.domain else None
-        p.contact["company_id"] = company
-        p.payload["company_id"] = ids.encode(ids.COMPANY, company) if company else None
     try:
         async with session.begin_nested():
             written = await _insert_rows(session, ws, actor, job_id, rows, outbox)

@@ -520,6 +520,15 @@ async def _prepared(
             pool.shutdown(wait=False, cancel_futures=True)
 
 
+@dataclass
+class _FastState:
+    """What the fast path keeps across a job's chunks."""
+
+    context: fast.Context
+    definitions: dict[str, Any]
+    companies: dict[str, Any]
+
+
 async def _fast_chunk(
     session: AsyncSession,
     ws: Workspace,
@@ -527,10 +536,13 @@ async def _fast_chunk(
     job: ImportJob,
     prepared: list[fast.Prepared],
     tally: _Tally,
-    companies: dict[str, Any],
+    state: _FastState,
 ) -> list[_Issue]:
     found: list[_Issue] = []
-    parts = await fast.split(session, ws.id, prepared)
+    # In-file duplicates are merged in memory when the match is certain: both keys match (a duplicate by
+    # phone under match_keys=email is a conflict, not a match) and the mode creates the first row.
+    merge = job.match_keys == "both" and job.mode != "update_only"
+    parts = await fast.split(session, ws.id, prepared, merge=merge)
     for p in parts.final:
         if p.kind == "skipped" or (p.kind == "check" and job.mode == "update_only"):
             tally.add("skipped")  # update_only: a row matching nothing is skipped before any create rule
@@ -542,12 +554,34 @@ async def _fast_chunk(
         for _ in parts.bulk:
             tally.add("skipped")  # nothing matches these rows
     elif parts.bulk:
-        if await fast.write_bulk(session, ws, actor, job.id, parts.bulk, job.deliver_webhooks, companies):
+        await fast.link_companies(session, ws.id, parts.bulk, state.companies)
+        outcomes: list[tuple[fast.Prepared, fast.Prepared, list[fast.Issue] | None]] = []
+        broken: set[int] = set()  # groups whose rest goes to the service path
+        for root, row in parts.merges:
+            if root.row in broken or not fast.mergeable(root, row, parts.owner):
+                broken.add(root.row)
+                service_rows.append(row)
+                continue
+            outcomes.append((root, row, fast.merge_row(state.context, state.definitions, root, row)))
+        if await fast.write_bulk(session, ws, actor, job.id, parts.bulk, job.deliver_webhooks, state.companies):
             for _ in parts.bulk:
                 tally.add("created")
+            for root, row, issues in outcomes:
+                if issues is None:
+                    tally.add("merged")
+                    found.append(
+                        _Issue(
+                            row.row, "merged", None, None, "in_file_duplicate", f"merged into row {root.row}", root.row
+                        )
+                    )
+                else:
+                    tally.add("failed")
+                    found += [_Issue(**vars(i)) for i in issues]
         else:
-            service_rows = sorted(service_rows + parts.bulk, key=lambda p: p.row)
-    for p in service_rows:
+            service_rows += parts.bulk + [row for _, row, _ in outcomes]
+    else:
+        service_rows += [row for _, row in parts.merges]
+    for p in sorted(service_rows, key=lambda p: p.row):
         found += await _process(session, ws, actor, job, reader.Record(p.row, p.cells or {}), tally)
     return found
 
@@ -564,7 +598,7 @@ async def _run_fast(
     """The fast path: each chunk commits with its counters, issues and checkpoint (a dry run keeps one
     transaction and rolls it back, as on the service path)."""
     context = await _context(db, job)
-    companies: dict[str, Any] = {}
+    state = _FastState(context, fast.definitions_of(context), {})
     chunks = _prepared(shape, job, size, context, workers)
     if job.dry_run:
         tally = _Tally()
@@ -573,7 +607,7 @@ async def _run_fast(
             ws = await session.get(Workspace, job.workspace_id)
             assert ws is not None
             async for prepared in chunks:
-                found += await _fast_chunk(session, ws, actor, job, prepared, tally, companies)
+                found += await _fast_chunk(session, ws, actor, job, prepared, tally, state)
                 await session.flush()
                 session.expunge_all()
                 job.rows_read = tally.rows_read
@@ -600,7 +634,7 @@ async def _run_fast(
             assert ws is not None and current is not None
             _still_ours(current, job)
             tally = _Tally()
-            found = await _fast_chunk(session, ws, actor, current, prepared, tally, companies)
+            found = await _fast_chunk(session, ws, actor, current, prepared, tally, state)
             _store_issues(session, current, found)
             _count(current, tally)
             current.checkpoint = prepared[-1].row

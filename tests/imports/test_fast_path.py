@@ -61,6 +61,13 @@ ROWS = [
         for n in range(25)
     ],
     ["Late", "Duplicate", "P3@ACME.example", "", "", "", "", "", ""],  # matches a row three chunks back
+    # A group within one chunk (rows 44-49 with 7-row chunks): merged in memory on the fast path.
+    ["Merge", "Base", "m@acme.example", "+14155550700", "", "3", "green", "a", "Dev"],
+    ["", "", "M@ACME.example", "+14155550701", "", "4", "", "b, a", ""],  # adds a phone, a tag, a value
+    ["Merged", "Again", "m@acme.example", "", "", "lots", "", "", ""],  # fails: seats is a number
+    ["", "", "m@acme.example", "555", "", "", "", "", ""],  # fails: the phone, and only the phone
+    ["New", "Name", "", "+14155550701", "", "", "", "", "Lead"],  # by the phone row 45 added; renames
+    ["Other", "Person", "other@acme.example", "+14155550700", "", "", "", "", ""],  # adds an email
 ]
 NAMES_ONLY = [["Full Name", "E-mail"], ["Dr. Jane Q. Public III", "jane@acme.example"], ["Prince", "prince@x.example"]]
 
@@ -214,11 +221,21 @@ async def test_fast_path_equals_service_path(
         return await write_bulk(*args)
 
     monkeypatch.setattr(fast_path, "write_bulk", counting)
+    merged_in_memory: list[int] = []
+    merge_row = fast_path.merge_row
+
+    def merging(*args: Any) -> Any:  # a spy: the real in-memory merge runs
+        merged_in_memory.append(args[3].row)
+        return merge_row(*args)
+
+    monkeypatch.setattr(fast_path, "merge_row", merging)
     options = imports.ImportOptions(mode=mode, match_keys=match_keys, unmapped_to_custom=True, deliver_webhooks=True)
     service, fast = await _both(tenant, tmp_path, [HEADER, *ROWS], options, chunk_rows=7)
     _assert_same(service, fast)
     if mode != "update_only":
         assert len(bulk_rows) >= 20  # most new rows really took the bulk write
+    if mode != "update_only" and match_keys == "both":
+        assert {4, 45, 46, 47, 48, 49} <= set(merged_in_memory)
     assert service["counts"]["rows_read"] == len(ROWS)
     if mode == "upsert" and match_keys == "both":
         # The file exercises what it claims to: merges, failures of several rules, links, skips.
