@@ -4,11 +4,12 @@ transaction as the event, so a committed event always reaches its subscribers an
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, Uuid, bindparam, insert, select, text
+from sqlalchemy import Table, Uuid, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.core import clock, ids
@@ -84,17 +85,22 @@ async def enqueue(session: AsyncSession, events: Sequence[Event]) -> int:
     return len(rows)
 
 
-# ---------------------------------------------------------------- events and outbox: one statement under the lock
+# ---------------------------------------------------------------- events and outbox: the lock only at COMMIT
 #
 # On PostgreSQL the sequence allocation row-locks the workspace until commit (see events.service), so every
-# round trip between it and COMMIT holds up every other writer of the workspace. So the enabled endpoints
-# are read first, which of them gets which event is decided in Python (``matches``), and then one
-# statement takes the numbers and inserts the events, their deliveries and the NOTIFY; COMMIT follows.
+# other writer of the workspace waits from that UPDATE until our COMMIT is done. Under load the gap between
+# a statement's answer and the next one sent is the server process's scheduling delay (tens of ms on a busy
+# 2-core machine), which made the lock, not the work, the limit. So the events and their deliveries are
+# inserted first under placeholder sequence numbers (negative, random: invisible to readers, who tail
+# committed positive numbers, and unique among concurrent writers), and one message at the very end takes
+# the numbers, renumbers the rows and commits: the lock is held for that message only. The message carries
+# only numbers and ids (no caller data), so it can be sent as plain SQL in one round trip.
 
 _ENDPOINTS_OF = select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.flow_names).where(
     WebhookEndpoint.workspace_id == bindparam("ws"), WebhookEndpoint.enabled.is_(True)
 )
 _EVENT_ARRAYS = (
+    ("seq", "bigint"),
     ("id", "uuid"),
     ("type", "varchar"),
     ("resource_type", "varchar"),
@@ -107,33 +113,32 @@ _EVENT_ARRAYS = (
     ("payload", "jsonb"),
     ("occurred_at", "timestamptz"),
 )
-_APPEND = text(
+_INSERT_PLACEHOLDERS = text(
     f"""
-WITH s AS (UPDATE workspaces SET event_seq = event_seq + :n WHERE id = :ws RETURNING event_seq),
-ev AS (
-  INSERT INTO events (workspace_id, seq, {", ".join(name for name, _ in _EVENT_ARRAYS)})
-  SELECT CAST(:ws AS uuid), s.event_seq - :n + u.ord, {", ".join(f"u.{name}" for name, _ in _EVENT_ARRAYS)}
-  FROM s, unnest({", ".join(f"CAST(:e_{name} AS {kind}[])" for name, kind in _EVENT_ARRAYS)})
-       WITH ORDINALITY AS u({", ".join(name for name, _ in _EVENT_ARRAYS)}, ord)
+WITH ev AS (
+  INSERT INTO events (workspace_id, {", ".join(name for name, _ in _EVENT_ARRAYS)})
+  SELECT CAST(:ws AS uuid), {", ".join(f"u.{name}" for name, _ in _EVENT_ARRAYS)}
+  FROM unnest({", ".join(f"CAST(:e_{name} AS {kind}[])" for name, kind in _EVENT_ARRAYS)})
+       AS u({", ".join(name for name, _ in _EVENT_ARRAYS)})
 ),
 d AS (
   INSERT INTO webhook_deliveries (workspace_id, id, endpoint_id, event_seq, event_id, event_type, contact_id,
                                   status, attempts, next_attempt_at, created_at)
-  SELECT CAST(:ws AS uuid), u.id, u.endpoint_id, s.event_seq - :n + u.ord, u.event_id, u.type, u.contact_id,
-         :status, 0, :now, :now
-  FROM s, unnest(CAST(:d_id AS uuid[]), CAST(:d_endpoint AS uuid[]), CAST(:d_ord AS bigint[]),
-                 CAST(:d_event AS uuid[]), CAST(:d_type AS varchar[]), CAST(:d_contact AS uuid[]))
-       AS u(id, endpoint_id, ord, event_id, type, contact_id)
+  SELECT CAST(:ws AS uuid), u.id, u.endpoint_id, u.seq, u.event_id, u.type, u.contact_id, :status, 0, :now, :now
+  FROM unnest(CAST(:d_id AS uuid[]), CAST(:d_endpoint AS uuid[]), CAST(:d_seq AS bigint[]),
+              CAST(:d_event AS uuid[]), CAST(:d_type AS varchar[]), CAST(:d_contact AS uuid[]))
+       AS u(id, endpoint_id, seq, event_id, type, contact_id)
   RETURNING 1
 ),
 note AS (SELECT pg_notify('{wakeup.CHANNEL}', '') FROM (SELECT 1 FROM d LIMIT 1) AS any_delivery)
-SELECT s.event_seq, (SELECT count(*) FROM note) FROM s
+SELECT (SELECT count(*) FROM note)
 """
 ).bindparams(
     bindparam("ws", type_=Uuid()),
-    bindparam("n", type_=BigInteger()),
     bindparam("now", type_=cast(Table, Event.__table__).c.occurred_at.type),
 )
+# Placeholders: -1 … -2**62, drawn at random so that concurrent transactions of a workspace do not collide.
+_PLACEHOLDER_BITS = 62
 
 
 def _json(value: dict[str, Any] | None) -> str | None:
@@ -141,19 +146,47 @@ def _json(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value)
 
 
+def _renumber_sql(workspace_id: uuid.UUID, placeholders: list[int], deliveries: list[tuple[uuid.UUID, int]]) -> str:
+    """Take the workspace's next numbers and give them to the events (and their deliveries) that hold
+    ``placeholders``, in that order. Only integers and a UUID are spliced in (no caller data)."""
+    ws = f"'{uuid.UUID(str(workspace_id))}'::uuid"
+    n = len(placeholders)
+    order = ", ".join(f"({int(p)}, {i})" for i, p in enumerate(placeholders, 1))
+    sql = (
+        f"WITH s AS (UPDATE workspaces SET event_seq = event_seq + {n} WHERE id = {ws} RETURNING event_seq),"
+        f" k(placeholder, ord) AS (VALUES {order}),"
+        f" ev AS (UPDATE events SET seq = s.event_seq - {n} + k.ord FROM s, k"
+        f" WHERE events.workspace_id = {ws} AND events.seq = k.placeholder)"
+    )
+    if deliveries:
+        pairs = ", ".join(f"('{uuid.UUID(str(e))}'::uuid, {int(p)})" for e, p in deliveries)
+        sql += (
+            f", dk(endpoint_id, placeholder) AS (VALUES {pairs}),"
+            f" d AS (UPDATE webhook_deliveries SET event_seq = s.event_seq - {n} + k.ord FROM s, k, dk"
+            f" WHERE k.placeholder = dk.placeholder AND webhook_deliveries.workspace_id = {ws}"
+            f" AND webhook_deliveries.endpoint_id = dk.endpoint_id AND webhook_deliveries.event_seq = dk.placeholder)"
+        )
+    return sql + " SELECT 1;"
+
+
 async def flush_and_enqueue(session: AsyncSession) -> list[Event]:
-    """Write the transaction's queued events and their outbox rows (what ``events.flush`` then
-    ``enqueue`` do; on PostgreSQL with the workspace locked for one statement). Returns the events."""
+    """Write the transaction's queued events and their outbox rows (what ``events.flush`` then ``enqueue``
+    do) and COMMIT. On PostgreSQL the numbering and the commit go in one message (see above); elsewhere the
+    caller's commit follows. Returns the events written (on PostgreSQL their ``seq`` is the placeholder:
+    the numbers are taken by the database in the committing message)."""
     if session.get_bind().dialect.name != "postgresql":
         flushed = await events.flush(session)
         if flushed:
             await enqueue(session, flushed)
         return flushed
     written: list[Event] = []
+    renumber: list[str] = []
     for workspace_id, items in events.grouped(session):
         endpoints = (await session.execute(_ENDPOINTS_OF, {"ws": workspace_id})).all()
-        # Numbered from 1 here; the statement shifts them to the allocated range.
         rows = events.rows_for(workspace_id, 1, items)
+        placeholders = [-(secrets.randbits(_PLACEHOLDER_BITS) + 1) for _ in rows]
+        for event, placeholder in zip(rows, placeholders, strict=True):
+            event.seq = placeholder
         deliveries = [
             (ids.new_uuid(), endpoint_id, event)
             for event in rows
@@ -162,27 +195,33 @@ async def flush_and_enqueue(session: AsyncSession) -> list[Event]:
         ]
         params: dict[str, Any] = {
             "ws": workspace_id,
-            "n": len(rows),
             "now": clock.now(),
             "status": PENDING,
-            "e_changes": [_json(e.changes) for e in rows],
-            "e_payload": [_json(e.payload) for e in rows],
             "d_id": [d[0] for d in deliveries],
             "d_endpoint": [d[1] for d in deliveries],
-            "d_ord": [d[2].seq for d in deliveries],
+            "d_seq": [d[2].seq for d in deliveries],
             "d_event": [d[2].id for d in deliveries],
             "d_type": [d[2].type for d in deliveries],
             "d_contact": [d[2].contact_id for d in deliveries],
         }
         for name, _ in _EVENT_ARRAYS:
-            if name not in ("changes", "payload"):
+            if name in ("changes", "payload"):
+                params[f"e_{name}"] = [_json(getattr(e, name)) for e in rows]
+            else:
                 params[f"e_{name}"] = [getattr(e, name) for e in rows]
-        last = (await session.execute(_APPEND, params)).scalar_one()
-        for event in rows:
-            event.seq += int(last) - len(rows)
+        await session.execute(_INSERT_PLACEHOLDERS, params)
         if deliveries:
             # In-process dispatchers are woken after commit too (the NOTIFY above reaches the others).
             session.info[wakeup._FLAG] = True
+        renumber.append(_renumber_sql(workspace_id, placeholders, [(d[1], d[2].seq) for d in deliveries]))
         written += rows
+    if renumber:
+        # Workspaces in sorted order (events.grouped): a fixed lock order, no deadlock across workspaces.
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        # Simple-query protocol: several statements in one message, the COMMIT with them. The session's
+        # own COMMIT that follows finds no transaction open (a warning, not an error).
+        await driver.execute(" ".join(renumber) + " COMMIT;")
     events.clear(session)
     return written
