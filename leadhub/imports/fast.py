@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import orjson
 from pydantic import ValidationError
+from pydantic_core import to_jsonable_python
 from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +34,7 @@ from leadhub.contacts import dedupe
 from leadhub.contacts.dedupe_models import MatchKey
 from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
 from leadhub.contacts.names import join_parts, name_from_email, split_name
-from leadhub.contacts.schemas import AddressOut, ContactIn, ContactOut, EmailOut, PhoneOut
+from leadhub.contacts.schemas import ContactIn
 from leadhub.core import clock, ids
 from leadhub.core.errors import FieldError
 from leadhub.core.validation import ValidationFailure, kind_of, normalize_phone
@@ -328,41 +329,64 @@ def _snapshot(
     tags: list[str],
     company: str | None,
 ) -> dict[str, Any]:
-    """contacts.service.snapshot of this state: the native JSON events carry."""
-    has_address = any(c[f"address_{a}"] for a in _ADDRESS)
-    return ContactOut(
-        id=ids.encode(ids.CONTACT, c["id"]),
-        first_name=c["first_name"],
-        middle_name=c["middle_name"],
-        last_name=c["last_name"],
-        name=c["name"],
-        emails=[EmailOut(address=e[0], type=e[1], primary=e[2]) for e in emails],
-        phones=[PhoneOut(number=p[0], type=p[1], primary=p[2]) for p in phones],
-        company_name=c["company_name"],
-        company_id=company,
-        title=c["title"],
-        website=c["website"],
-        address=AddressOut(**{a: c[f"address_{a}"] for a in _ADDRESS}) if has_address else None,
-        country=c["country"],
-        timezone=c["timezone"],
-        date_of_birth=c["date_of_birth"],
-        source=c["source"],
-        status=c["status"],
-        tags=tags,
-        custom_fields=dict(c["custom_fields"]),
-        dnd=c["dnd"],
-        dnd_settings=dict(c["dnd_settings"]),
-        consent=dict(c["consent"]),
-        is_test=c["is_test"],
-        user_knowledge=c["user_knowledge"],
-        notes=c["notes"],
-        assigned_to=c["assigned_to"],
-        first_seen=c["first_seen"],
-        last_seen=c["last_seen"],
-        session_count=c["session_count"],
-        created_at=c["created_at"],
-        updated_at=c["updated_at"],
-    ).model_dump(mode="json")
+    """contacts.service.snapshot of this state: the native JSON events carry (``ContactOut`` dumped in
+    JSON mode), built directly: a model per row cost more than the rest of the row."""
+    address = {a: c[f"address_{a}"] for a in _ADDRESS}
+    born = c["date_of_birth"]
+    return {
+        "id": ids.encode(ids.CONTACT, c["id"]),
+        "first_name": c["first_name"],
+        "middle_name": c["middle_name"],
+        "last_name": c["last_name"],
+        "name": c["name"],
+        "emails": [{"address": e[0], "type": e[1], "primary": e[2]} for e in emails],
+        "phones": [{"number": p[0], "type": p[1], "primary": p[2]} for p in phones],
+        "company_name": c["company_name"],
+        "company_id": company,
+        "title": c["title"],
+        "website": c["website"],
+        "address": address if any(address.values()) else None,
+        "country": c["country"],
+        "timezone": c["timezone"],
+        "date_of_birth": born.isoformat() if born is not None else None,
+        "source": c["source"],
+        "status": c["status"],
+        "tags": list(tags),
+        "custom_fields": _jsonable(c["custom_fields"]),
+        "dnd": c["dnd"],
+        "dnd_settings": _jsonable(c["dnd_settings"]),
+        "consent": _jsonable(c["consent"]),
+        "is_test": c["is_test"],
+        "user_knowledge": c["user_knowledge"],
+        "notes": c["notes"],
+        "assigned_to": c["assigned_to"],
+        "first_seen": _time(c["first_seen"]),
+        "last_seen": _time(c["last_seen"]),
+        "session_count": c["session_count"],
+        "created_at": _time(c["created_at"]),
+        "updated_at": _time(c["updated_at"]),
+    }
+
+
+def _time(value: Any) -> str | None:
+    """A datetime as pydantic writes it in JSON mode (ISO 8601, UTC as ``Z``)."""
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
+    """A JSON object's own copy, as pydantic's JSON mode gives it (values already JSON: custom fields are
+    JSON values; DND and consent entries were dumped in JSON mode)."""
+    return dict(value) if _plain_json(value) else to_jsonable_python(value)
+
+
+def _plain_json(value: Any) -> bool:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return True
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain_json(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain_json(v) for v in value)
+    return False
 
 
 def _may_name_a_generation(name: str | None) -> bool:
