@@ -14,17 +14,22 @@ since the check) rolls the bulk write back and sends those rows to the service p
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any, cast
 
+import asyncpg  # type: ignore[import-untyped]
 import orjson
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Table, insert, select, text, update
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import sqltypes
 
 from leadhub.auth.models import Workspace
 from leadhub.auth.principal import Actor
@@ -40,6 +45,7 @@ from leadhub.core.errors import FieldError
 from leadhub.core.validation import ValidationFailure, kind_of, normalize_phone
 from leadhub.custom_fields import service as custom_fields
 from leadhub.custom_fields.models import CustomFieldDefinition
+from leadhub.db.types import UTCDateTime
 from leadhub.events.models import Event
 from leadhub.http.errors import pydantic_errors
 from leadhub.imports import mapping as mappings
@@ -672,6 +678,35 @@ def _table(model: Any) -> Table:
     return cast(Table, model.__table__)
 
 
+def _to_sqlite(column: Any) -> Callable[[Any], Any]:
+    """What SQLAlchemy binds for this column on SQLite (Uuid as hex, UTCDateTime as naive UTC text, JSON
+    as json.dumps text, None included), without its per-row bind machinery."""
+    kind = column.type
+    if isinstance(kind, sqltypes.JSON):
+        return json.dumps
+    if isinstance(kind, sqltypes.Uuid):
+        return lambda v: v.hex if v is not None else None
+    if isinstance(kind, UTCDateTime):
+        return lambda v: v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if v is not None else None
+    if isinstance(kind, sqltypes.Date):
+        return lambda v: v.isoformat() if v is not None else None
+    return lambda v: v
+
+
+async def _executemany_sqlite(session: AsyncSession, table: Table, items: list[dict[str, Any]]) -> None:
+    """A prepared INSERT executed for every row on the session's own SQLite connection (its transaction)."""
+    columns = [table.c[name] for name in items[0]]
+    convert = [_to_sqlite(c) for c in columns]
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})'
+    keys = list(items[0])
+    rows = [tuple(f(item[k]) for f, k in zip(convert, keys, strict=True)) for item in items]
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.executemany(sql, rows)
+
+
 async def _insert_contacts_sqlite(session: AsyncSession, contacts: list[dict[str, Any]]) -> None:
     """Insert contacts on SQLite. The FTS5 index of ``q`` search (migration 0011) is fed by a per-row
     trigger, which costs ~1.7 ms a row inside a big insert; fed once per chunk with ``INSERT … SELECT`` it
@@ -685,11 +720,11 @@ async def _insert_contacts_sqlite(session: AsyncSession, contacts: list[dict[str
         text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"), {"name": _FTS_TRIGGER}
     )
     if trigger is None:
-        await session.execute(insert(table), contacts)
+        await _executemany_sqlite(session, table, contacts)
         return
     last = await session.scalar(text("SELECT coalesce(max(rowid), 0) FROM contacts"))
     await session.execute(text(f"DROP TRIGGER {_FTS_TRIGGER}"))
-    await session.execute(insert(table), contacts)
+    await _executemany_sqlite(session, table, contacts)
     await session.execute(
         text(
             "INSERT INTO contacts_fts(rowid, workspace_id, search_text)"
@@ -807,8 +842,7 @@ async def _insert_rows(
             (Event, events),
         ):
             if items:
-                # Core inserts on the table (prepared executemany), not the ORM's bulk persistence.
-                await session.execute(insert(_table(model)), items)
+                await _executemany_sqlite(session, _table(model), items)
     if not outbox:
         return []
     return [Event(**e) for e in events]
@@ -844,7 +878,8 @@ async def write_bulk(
     try:
         async with session.begin_nested():
             written = await _insert_rows(session, ws, actor, job_id, rows, outbox)
-    except IntegrityError:
+    except (IntegrityError, sqlite3.IntegrityError, asyncpg.UniqueViolationError):
+        # A unique key taken since the look-up (the raw drivers raise their own error types).
         return False
     if written:
         from leadhub.webhooks import outbox as deliveries

@@ -34,7 +34,7 @@ from leadhub.privacy import suppression
 from leadhub.webhooks import service as webhooks
 from leadhub.webhooks.models import Delivery
 from leadhub.webhooks.schemas import EndpointIn
-from tests.conftest import Tenant
+from tests.conftest import ENGINE, Tenant
 
 ACTOR = Actor(type="system", id=None, door="cli")
 HEADER = ["First Name", "Last Name", "Email", "Phone", "Company", "Seats", "Favourite Colour", "Tags", "Title"]
@@ -266,3 +266,43 @@ async def test_fast_dry_run_reports_what_the_service_dry_run_reports_and_writes_
     service, fast = await _both(tenant, tmp_path, [HEADER, *ROWS], options, chunk_rows=6)
     assert fast["counts"] == service["counts"] and fast["issues"] == service["issues"]
     assert len(fast["contacts"]) == 2 and fast["contacts"] == service["contacts"]  # the two stored before
+
+
+@pytest.mark.skipif(ENGINE != "postgres", reason="SQLite's chunk transaction holds the write lock from its start")
+async def test_an_identity_taken_after_the_look_up_sends_the_chunk_to_the_service_path(
+    tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent writer stores one of the chunk's emails between the look-up and the bulk write: the
+    bulk write rolls back, and the service path imports every row (that one as an update of the
+    writer's contact)."""
+    ws_id = await _workspace(tenant, "race")
+    split = fast_path.split
+    outcomes: list[bool] = []
+    write_bulk = fast_path.write_bulk
+
+    async def racing_split(*args: Any, **kwargs: Any) -> Any:
+        parts = await split(*args, **kwargs)
+        async with uow.unit_of_work(tenant.db) as session:  # the other writer, committed first
+            ws = await session.get(Workspace, ws_id)
+            assert ws is not None
+            await contacts.create(session, ws, ACTOR, ContactIn(email="p7@acme.example", title="Raced"))
+        return parts
+
+    async def recording(*args: Any) -> bool:
+        outcomes.append(await write_bulk(*args))
+        return outcomes[-1]
+
+    monkeypatch.setattr(fast_path, "split", racing_split)
+    monkeypatch.setattr(fast_path, "write_bulk", recording)
+    rows = [HEADER, *[[f"P{n}", "X", f"p{n}@acme.example", "", "", "", "", "", ""] for n in range(10)]]
+    job = await _import(tenant.db, ws_id, _csv(tmp_path / "race.csv", rows), "fast", imports.ImportOptions())
+    assert outcomes == [False]
+    assert (job.status, job.created, job.updated, job.failed) == ("completed", 9, 1, 0)
+    async with tenant.db.read_session() as session:
+        titles = [
+            c.title
+            for c in await session.scalars(
+                select(Contact).where(Contact.workspace_id == ws_id, Contact.title == "Raced")
+            )
+        ]
+    assert titles == ["Raced"]
