@@ -56,7 +56,7 @@ def import_file(
     format: Annotated[str | None, typer.Option(help="csv or jsonl (default: guessed)")] = None,
     chunk_rows: Annotated[
         int | None,
-        typer.Option(min=1, max=100_000, help="Rows per committed chunk (default 5,000; 1,000 on --path service)"),
+        typer.Option(min=1, max=100_000, help="Rows per committed chunk (default 2,000; 1,000 on --path service)"),
     ] = None,
     path: Annotated[
         str | None, typer.Option(help="fast (default) or service: every row through the contact service, one by one")

@@ -42,7 +42,7 @@ from leadhub.imports.models import ImportIssue, ImportJob, ImportRow
 MODES = ("create_only", "update_only", "upsert", "skip_existing")
 MATCH_KEYS = ("email", "phone", "both")
 CHUNK_ROWS = 1000
-FAST_CHUNK_ROWS = 5000
+FAST_CHUNK_ROWS = 2000
 # Files this big get their rows normalized by worker processes (both cores); smaller ones in a thread.
 POOL_MIN_ROWS = 20_000
 # ``LEADHUB_IMPORT_PATH=service`` forces the per-row service path for every import (the fast path's
