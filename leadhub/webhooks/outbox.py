@@ -220,8 +220,9 @@ async def flush_and_enqueue(session: AsyncSession) -> list[Event]:
         connection = await session.connection()
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
-        # Simple-query protocol: several statements in one message, the COMMIT with them. The session's
-        # own COMMIT that follows finds no transaction open (a warning, not an error).
-        await driver.execute(" ".join(renumber) + " COMMIT;")
+        # Simple-query protocol: several statements in one message, the COMMIT with them. The BEGIN after
+        # it leaves the connection in the (empty) transaction the driver and the session believe open, so
+        # their own COMMIT that follows closes it cleanly (no "no transaction in progress" warning logged).
+        await driver.execute(" ".join(renumber) + " COMMIT; BEGIN;")
     events.clear(session)
     return written
