@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, exists, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Integer, Select, and_, exists, func, literal_column, or_, select, text
 from sqlalchemy import column as sql_column
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
@@ -24,9 +24,9 @@ SORTS = ("created_at", "-created_at", "updated_at", "-updated_at")
 
 # FTS5's trigram tokenizer indexes every 3 characters; a shorter needle has no trigram to look up.
 _FTS_MIN_LENGTH = 3
-# Below this many index matches a search reads just its matches and sorts them (a few ms at 2,000). A needle
-# matching more is common enough that walking the workspace's contacts in sort order meets a page of
-# matches sooner (at 0.2% of a million contacts, about 25,000 rows; at "com", the first 51).
+# Below this many index matches (or carriers of a tag) a listing reads just those contacts and sorts them
+# (a few ms at 2,000). Above it, walking the workspace's contacts in sort order meets a page of matches
+# sooner (at 0.2% of a million contacts, about 25,000 rows; for "com", the first 51).
 _FTS_CANDIDATES = 2000
 _ROWID: ColumnElement[int] = literal_column("contacts.rowid")
 # How many index matches, up to the cap: reads the index only (no contact rows), so it stays cheap.
@@ -97,16 +97,45 @@ async def _narrowed_by_index(session: AsyncSession, needle: str) -> bool:
     return bool(found is not None and found < _FTS_CANDIDATES)
 
 
-def _filtered(ws: Workspace, f: ContactFilters, definitions: dict[str, Any], indexed: bool = False) -> Select[Contact]:
+async def _rarest_tag(session: AsyncSession, ws: Workspace, tags: list[str]) -> str | None:
+    """On SQLite, the given tag carried by the fewest contacts when fewer than ``_FTS_CANDIDATES`` carry it.
+    SQLite's statistics know the average tag, not this one: left alone it either tests every contact for a
+    rare tag (a second at a million) or sorts every carrier of a common one; PostgreSQL's per-value
+    statistics already choose."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    best: tuple[int, str] | None = None
+    for tag in dict.fromkeys(tags):
+        carriers = select(ContactTag.contact_id).where(ContactTag.workspace_id == ws.id, ContactTag.tag == tag)
+        count = await session.scalar(select(func.count()).select_from(carriers.limit(_FTS_CANDIDATES).subquery()))
+        if count is not None and count < _FTS_CANDIDATES and (best is None or count < best[0]):
+            best = (count, tag)
+    return best[1] if best else None
+
+
+def _filtered(
+    ws: Workspace,
+    f: ContactFilters,
+    definitions: dict[str, Any],
+    indexed: bool = False,
+    rare_tag: str | None = None,
+) -> Select[Contact]:
     stmt = select(Contact).where(Contact.workspace_id == ws.id)
     if f.status:
         stmt = stmt.where(Contact.status.in_(f.status))
     if f.source is not None:
         stmt = stmt.where(Contact.source == f.source)
     for tag in f.tags:
-        stmt = stmt.where(
-            exists().where(ContactTag.workspace_id == ws.id, ContactTag.contact_id == Contact.id, ContactTag.tag == tag)
-        )
+        if tag == rare_tag:
+            # Few contacts carry it: start from them (and sort those) rather than test every contact in order.
+            tagged = select(ContactTag.contact_id).where(ContactTag.workspace_id == ws.id, ContactTag.tag == tag)
+            stmt = stmt.where(Contact.id.in_(tagged))
+        else:
+            stmt = stmt.where(
+                exists().where(
+                    ContactTag.workspace_id == ws.id, ContactTag.contact_id == Contact.id, ContactTag.tag == tag
+                )
+            )
     if f.email is not None:
         stmt = stmt.where(
             exists().where(
@@ -162,7 +191,8 @@ async def list_contacts(
     column = Contact.updated_at if sort.lstrip("-") == "updated_at" else Contact.created_at
     definitions = await custom_fields.definitions_by_key(session, ws.id) if filters.custom_fields else {}
     indexed = bool(filters.q) and await _narrowed_by_index(session, needle_of(filters.q))
-    stmt = _filtered(ws, filters, definitions, indexed)
+    rare_tag = await _rarest_tag(session, ws, filters.tags) if filters.tags else None
+    stmt = _filtered(ws, filters, definitions, indexed, rare_tag)
     after = decode_cursor(page.cursor, f"contacts:{sort}")
     if after is not None:
         try:

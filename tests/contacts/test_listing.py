@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from leadhub.contacts import listing
 from tests.conftest import Tenant
 from tests.contacts.support import DrivenClock, create_contact, field_rules, problem
 
@@ -172,3 +173,36 @@ async def test_listing_with_an_unknown_status_is_refused_naming_the_parameter(
     response = await client.get("/v1/contacts", params={"status": "bogus"}, headers=tenant.headers)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "status[0]"
+
+
+async def test_tag_filters_answer_the_same_whether_a_tag_is_rare_or_common(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rare tag is read from its carriers, a common one by walking contacts in order (the candidate cap
+    decides which); both give the same pages in the same order."""
+    for i in range(7):
+        tags = ["all"] + (["odd"] if i % 2 else []) + (["three"] if i % 3 == 0 else [])
+        await create_contact(client, tenant, {"first_name": f"Tagged{i}", "tags": tags})
+    await create_contact(client, other_tenant, {"first_name": "Elsewhere", "tags": ["all", "odd", "three"]})
+
+    async def pages(params: list[tuple[str, str]]) -> list[str]:
+        names: list[str] = []
+        cursor = None
+        while True:
+            query = params + [("limit", "2")] + ([("cursor", cursor)] if cursor else [])
+            body = (await client.get("/v1/contacts", params=query, headers=tenant.headers)).json()
+            names += [c["first_name"] for c in body["data"]]
+            if not (cursor := body["next_cursor"]):
+                return names
+
+    cases = [[("tag", "odd")], [("tag", "all"), ("tag", "three")], [("tag", "odd"), ("tag", "three")], [("tag", "no")]]
+    rare = [await pages(params) for params in cases]
+    monkeypatch.setattr(listing, "_FTS_CANDIDATES", 1)
+    common = [await pages(params) for params in cases]
+    assert rare == common
+    assert rare == [
+        ["Tagged5", "Tagged3", "Tagged1"],
+        ["Tagged6", "Tagged3", "Tagged0"],
+        ["Tagged3"],
+        [],
+    ]
