@@ -67,6 +67,12 @@ async def test_jsonl_export_is_the_list_apis_json_across_batches(
     r = await client.get("/v1/exports/contacts", params={"format": "csv"}, headers=tenant.headers)
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [row["id"] for row in rows] == [c["id"] for c in everyone]
+    # Each CSV row is the flattened native JSON (the one definition, exports.flatten_contact).
+    jsonl = await client.get("/v1/exports/contacts", params={"format": "jsonl"}, headers=tenant.headers)
+    flattened = [exports.flatten_contact(orjson.loads(line)) for line in jsonl.content.splitlines()]
+    assert [{k: v for k, v in row.items() if v} for row in rows] == [
+        {k: v for k, v in row.items() if v} for row in flattened
+    ]
     ada = next(row for row in rows if row["first_name"] == "Ada")
     assert ada["emails"] == "ada@home.example;ada@example.com" and ada["custom_fields.seats"] == "12"
     assert ada["custom_fields.nested"] == '{"a":[1,2]}' and ada["first_seen"] == "2024-01-02T03:04:05.123456Z"
