@@ -246,6 +246,7 @@ async def test_every_acknowledged_write_survives_sigkills_whole_and_is_delivered
                 server = await start(url, tmp_path, log, port=server.port, **env)
                 processes.append(server)
                 load.up.set()
+                back_at, acked_when_back = time.monotonic() - started, len(load.acked)
                 await asyncio.wait_for(asyncio.gather(*clients), WRITES_DEADLINE_SECONDS)
                 writes_took = time.monotonic() - started
             stats = load.stats
@@ -340,7 +341,9 @@ async def test_every_acknowledged_write_survives_sigkills_whole_and_is_delivered
     print(
         f"\ncrash test [{ENGINE}]: {WRITES} creates + {len(load.patched)} patches from {CLIENTS} clients; serve "
         f"SIGKILLed after {killed_at:.1f} s at {acked_at_kill} acknowledged creates with {sending_at_kill} writes "
-        f"in flight; {stats.interrupted} interrupted, {stats.retried} retried requests ({stats.replayed} replayed, "
+        f"in flight ({acked_at_kill / killed_at:.0f} creates/s), back after {back_at - killed_at:.1f} s; "
+        f"{(WRITES - acked_when_back) / (writes_took - back_at):.0f} creates/s after; {stats.interrupted} "
+        f"interrupted, {stats.retried} retried requests ({stats.replayed} replayed, "
         f"{stats.redone} redone, {stats.in_use} answered key-in-use); writes done after {writes_took:.1f} s; "
         f"{len(expected)} events, {len(receiver.got)} deliveries received, {len(twice)} twice (in flight at "
         f"the kills: {len(in_flight_at_kills)}); all delivered {delivered_after:.1f} s after the writes; "
