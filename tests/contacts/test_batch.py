@@ -69,6 +69,37 @@ async def test_upsert_mode_creates_and_updates(client: httpx.AsyncClient, tenant
     assert len(updated_events) == 2
 
 
+async def test_events_of_a_batch_follow_its_items_whichever_path_each_takes(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    existing = await create_contact(client, tenant, {"email": "known@example.com"})
+    items = [
+        {"email": "first@example.com"},  # new: written with the batch's one read
+        {"email": "known@example.com", "title": "Boss"},  # a match: updated on its own
+        {"email": "second@example.com", "phone": "+14155550171"},  # new
+        {"phone": "415-555-0171", "title": "Again"},  # repeats an item of this batch: updates it
+        {"email": "third@example.com"},  # new
+    ]
+
+    result = await _batch(client, tenant, {"mode": "upsert", "items": items})
+
+    assert [r["status"] for r in result["results"]] == ["created", "updated", "created", "updated", "created"]
+    ids = [r["id"] for r in result["results"]]
+    assert ids[1] == existing["id"] and ids[3] == ids[2]
+    response = await client.get("/v1/events", params={"limit": 200, "type": "contact.*"}, headers=tenant.headers)
+    batch_events = [(e["type"], e["resource_id"]) for e in response.json()["data"]][1:]  # after the seed's
+    assert batch_events == [
+        ("contact.created", ids[0]),
+        ("contact.updated", ids[1]),
+        ("contact.created", ids[2]),
+        ("contact.updated", ids[2]),
+        ("contact.created", ids[4]),
+    ]
+    assert [e["seq"] for e in response.json()["data"]] == sorted(e["seq"] for e in response.json()["data"])
+    second = (await client.get(f"/v1/contacts/{ids[2]}", headers=tenant.headers)).json()
+    assert second["title"] == "Again" and [p["number"] for p in second["phones"]] == ["+14155550171"]
+
+
 async def test_a_batch_of_1000_is_accepted(client: httpx.AsyncClient, tenant: Tenant) -> None:
     items = [{"email": f"bulk{i}@example.com"} for i in range(1000)]
     result = await _batch(client, tenant, {"mode": "create", "items": items})
