@@ -93,6 +93,8 @@ async def _narrowed_by_index(session: AsyncSession, needle: str) -> bool:
     than ``_FTS_CANDIDATES`` matches in the index."""
     if len(needle) < _FTS_MIN_LENGTH or session.get_bind().dialect.name != "sqlite":
         return False
+    if "\x00" in needle:  # FTS5's query parser ends a string at NUL ("unterminated string"); LIKE copes
+        return False
     found = await session.scalar(_FTS_COUNT, {"phrase": _phrase(needle), "cap": _FTS_CANDIDATES})
     return bool(found is not None and found < _FTS_CANDIDATES)
 

@@ -13,8 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from leadhub.auth.models import Workspace
 from leadhub.contacts import listing
 from leadhub.contacts.models import Contact
+from leadhub.core.pagination import PageRequest
 from leadhub.db.engine import Database
 from tests.conftest import Tenant
 from tests.contacts.support import create_contact
@@ -166,3 +168,19 @@ async def test_search_combines_with_filters(client: httpx.AsyncClient, tenant: T
         "/v1/contacts", params={"q": "combo", "status": "lost", "tag": "odd"}, headers=tenant.headers
     )
     assert {c["first_name"] for c in response.json()["data"]} == {"Combo1", "Combo3", "Combo5"}
+
+
+async def test_a_needle_holding_nul_is_searched_without_the_index(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    """Doors that let U+0000 through (the native API refuses it) still get an answer on SQLite."""
+    if not database.is_sqlite:
+        pytest.skip("PostgreSQL text cannot hold U+0000; the doors refuse it there")
+    await create_contact(client, tenant, {"first_name": "Nul", "email": "nul@acme.io"})
+    async with database.read_session() as session:
+        ws = await session.get(Workspace, tenant.ws_id)
+        assert ws is not None
+        page = await listing.list_contacts(session, ws, listing.ContactFilters(q="nul\x00acme"), PageRequest(10, None))
+        hit = await listing.list_contacts(session, ws, listing.ContactFilters(q="nul@acme"), PageRequest(10, None))
+    assert page.items == []
+    assert [c.first_name for c in hit.items] == ["Nul"]
