@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,26 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         readonly = conn.get_execution_options().get(_READONLY, False)
         conn.exec_driver_sql("BEGIN DEFERRED" if readonly else "BEGIN IMMEDIATE")
+
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """A ``:name`` SQL text as asyncpg's ``$n`` text, with the names in ``$n`` order (a name used twice is
+    one parameter), for hot statements sent straight to the driver."""
+    order: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        return f"${order.setdefault(match.group(1), len(order) + 1)}"
+
+    return _NAMED.sub(number, sql), tuple(order)
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The PostgreSQL driver's (asyncpg) connection under ``session``, in its current transaction (begun if
+    none is), for statements whose SQLAlchemy round trip costs more than the statement: the connection has
+    SQLAlchemy's codecs, so json and jsonb values travel as JSON text."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection

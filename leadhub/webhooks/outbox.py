@@ -13,6 +13,7 @@ from sqlalchemy import Table, Uuid, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.core import clock, ids
+from leadhub.db.engine import driver_connection, positional
 from leadhub.events import service as events
 from leadhub.events.models import Event
 from leadhub.webhooks import wakeup
@@ -96,9 +97,6 @@ async def enqueue(session: AsyncSession, events: Sequence[Event]) -> int:
 # the numbers, renumbers the rows and commits: the lock is held for that message only. The message carries
 # only numbers and ids (no caller data), so it can be sent as plain SQL in one round trip.
 
-_ENDPOINTS_OF = select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.flow_names).where(
-    WebhookEndpoint.workspace_id == bindparam("ws"), WebhookEndpoint.enabled.is_(True)
-)
 _EVENT_ARRAYS = (
     ("seq", "bigint"),
     ("id", "uuid"),
@@ -137,6 +135,8 @@ SELECT (SELECT count(*) FROM note)
     bindparam("ws", type_=Uuid()),
     bindparam("now", type_=cast(Table, Event.__table__).c.occurred_at.type),
 )
+_INSERT_PLACEHOLDERS_SQL, _INSERT_PLACEHOLDERS_PARAMS = positional(_INSERT_PLACEHOLDERS.text)
+_ENDPOINTS_SQL = "SELECT id, event_types, flow_names FROM webhook_endpoints WHERE workspace_id = $1 AND enabled"
 # Placeholders: -1 … -2**62, drawn at random so that concurrent transactions of a workspace do not collide.
 _PLACEHOLDER_BITS = 62
 
@@ -144,6 +144,11 @@ _PLACEHOLDER_BITS = 62
 def _json(value: dict[str, Any] | None) -> str | None:
     # The JSON text PostgreSQL parses into jsonb (as SQLAlchemy's own JSON type would send it).
     return None if value is None else json.dumps(value)
+
+
+def _parsed(value: Any) -> Any:
+    # SQLAlchemy's codec on the connection decodes jsonb already; JSON text is parsed should it not.
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _renumber_sql(workspace_id: uuid.UUID, placeholders: list[int], deliveries: list[tuple[uuid.UUID, int]]) -> str:
@@ -181,8 +186,12 @@ async def flush_and_enqueue(session: AsyncSession) -> list[Event]:
         return flushed
     written: list[Event] = []
     renumber: list[str] = []
+    # These statements go straight to the driver: they carry many values and run on every write.
+    driver = await driver_connection(session)
     for workspace_id, items in events.grouped(session):
-        endpoints = (await session.execute(_ENDPOINTS_OF, {"ws": workspace_id})).all()
+        endpoints = [
+            (row[0], _parsed(row[1]), _parsed(row[2])) for row in await driver.fetch(_ENDPOINTS_SQL, workspace_id)
+        ]
         rows = events.rows_for(workspace_id, 1, items)
         placeholders = [-(secrets.randbits(_PLACEHOLDER_BITS) + 1) for _ in rows]
         for event, placeholder in zip(rows, placeholders, strict=True):
@@ -209,7 +218,7 @@ async def flush_and_enqueue(session: AsyncSession) -> list[Event]:
                 params[f"e_{name}"] = [_json(getattr(e, name)) for e in rows]
             else:
                 params[f"e_{name}"] = [getattr(e, name) for e in rows]
-        await session.execute(_INSERT_PLACEHOLDERS, params)
+        await driver.fetchval(_INSERT_PLACEHOLDERS_SQL, *(params[name] for name in _INSERT_PLACEHOLDERS_PARAMS))
         if deliveries:
             # In-process dispatchers are woken after commit too (the NOTIFY above reaches the others).
             session.info[wakeup._FLAG] = True
@@ -217,9 +226,6 @@ async def flush_and_enqueue(session: AsyncSession) -> list[Event]:
         written += rows
     if renumber:
         # Workspaces in sorted order (events.grouped): a fixed lock order, no deadlock across workspaces.
-        connection = await session.connection()
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection
         # Simple-query protocol: several statements in one message, the COMMIT with them. The BEGIN after
         # it leaves the connection in the (empty) transaction the driver and the session believe open, so
         # their own COMMIT that follows closes it cleanly (no "no transaction in progress" warning logged).
