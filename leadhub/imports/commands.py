@@ -62,7 +62,8 @@ def import_file(
         str | None, typer.Option(help="fast (default) or service: every row through the contact service, one by one")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(min=0, max=64, help="Normalizing processes (default: the cores, for big files)")
+        int | None,
+        typer.Option(min=0, max=64, help="Normalizing processes (default: cores - 1, min. 1, big files)"),
     ] = None,
     resume: Annotated[str | None, typer.Option(help="Resume this interrupted import job (imp_…)")] = None,
     take_over: Annotated[

@@ -358,7 +358,7 @@ async def run(
     """Run (or resume after its checkpoint) a job to the end; returns the finished job. ``take_over``
     ignores a live lease (the operator knows the previous runner is dead). ``path``: ``fast`` (default)
     or ``service`` (every row through the contact service); ``workers``: normalizing processes (default:
-    the cores, for files of POOL_MIN_ROWS rows or more; 0 = in a thread)."""
+    one per core but one, at least one, for files of POOL_MIN_ROWS rows or more; 0 = in a thread)."""
     job = await _claim(db, workspace_id, job_id, take_over)
     if job.status != "running":
         return job
@@ -497,7 +497,10 @@ async def _prepared(
     flight, so memory stays bounded whatever the file's size."""
     loop = asyncio.get_running_loop()
     if workers is None:
-        workers = min(os.cpu_count() or 1, 4) if job.total_estimate - job.checkpoint >= POOL_MIN_ROWS else 0
+        # The main process writes while the workers prepare: cores - 1 workers keep every core busy, and each
+        # worker is a whole interpreter (~120 MB), so no more than that.
+        cores = os.cpu_count() or 1
+        workers = max(1, min(cores - 1, 3)) if job.total_estimate - job.checkpoint >= POOL_MIN_ROWS else 0
     pool: Executor | None = None
     if workers > 0:
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
