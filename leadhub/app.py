@@ -84,7 +84,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         # On SQLite (one machine) the webhook dispatcher runs inside `serve`; on PostgreSQL `leadhub worker` does.
         stop = asyncio.Event()
         dispatcher = (
-            asyncio.create_task(Dispatcher(database, Options(allow_private=settings.webhook_allow_private)).run(stop))
+            asyncio.create_task(
+                Dispatcher(
+                    database,
+                    Options(
+                        lease=settings.webhook_lease,
+                        timeout_seconds=settings.webhook_timeout_seconds,
+                        allow_private=settings.webhook_allow_private,
+                    ),
+                ).run(stop)
+            )
             if background and database.is_sqlite
             else None
         )

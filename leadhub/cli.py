@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.auth import service as auth
 from leadhub.auth.models import Organization
-from leadhub.config import Settings
+from leadhub.config import WEBHOOK_LEASE_MARGIN_SECONDS, Settings, SettingsError
 from leadhub.core import ids
 from leadhub.core.errors import DomainError
 from leadhub.db import migrate
@@ -49,7 +49,11 @@ OrgOption = Annotated[str | None, typer.Option("--org", help="Organization id (d
 
 
 def _settings(database_url: str | None = None, data_dir: Path | None = None, **extra: object) -> Settings:
-    return Settings.from_env(database_url=database_url, data_dir=data_dir, **extra)
+    try:
+        return Settings.from_env(database_url=database_url, data_dir=data_dir, **extra)
+    except SettingsError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
 
 
 def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -189,10 +193,17 @@ def worker(
     data_dir: DataDir = None,
     batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Deliveries claimed per pass")] = 50,
     lease_seconds: Annotated[
-        float, typer.Option(min=1, help="How long a claim holds before another worker may take it over")
-    ] = 60,
+        float | None,
+        typer.Option(
+            min=1,
+            help="Seconds a claim holds before another worker may take it over (default LEADHUB_WEBHOOK_LEASE_SECONDS)",
+        ),
+    ] = None,
     poll_interval: Annotated[float, typer.Option(min=0.01, help="Seconds to wait when nothing is due")] = 0.25,
-    timeout: Annotated[float, typer.Option(min=0.1, help="HTTP timeout per attempt, seconds")] = 10,
+    timeout: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="HTTP timeout per attempt, seconds (default: LEADHUB_WEBHOOK_TIMEOUT_SECONDS)"),
+    ] = None,
 ) -> None:
     """Deliver webhooks: claim due deliveries, sign, post, retry. Run any number side by side on PostgreSQL."""
     import signal
@@ -201,8 +212,14 @@ def worker(
     from leadhub.webhooks.dispatcher import Dispatcher, Options
 
     settings = _settings(database_url, data_dir)
-    if timeout >= lease_seconds:
-        console.print("[red]error:[/red] --lease-seconds must exceed --timeout")
+    lease_seconds = settings.webhook_lease_seconds if lease_seconds is None else lease_seconds
+    timeout = settings.webhook_timeout_seconds if timeout is None else timeout
+    if lease_seconds < timeout + WEBHOOK_LEASE_MARGIN_SECONDS:
+        console.print(
+            f"[red]error:[/red] the lease ({lease_seconds:g} s, --lease-seconds or LEADHUB_WEBHOOK_LEASE_SECONDS) "
+            f"must exceed the timeout ({timeout:g} s, --timeout or LEADHUB_WEBHOOK_TIMEOUT_SECONDS) by at least "
+            f"{WEBHOOK_LEASE_MARGIN_SECONDS:g} s"
+        )
         raise typer.Exit(2)
     options = Options(
         batch_size=batch_size,

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+
+# A webhook claim must outlast its request by this much, so the attempt is recorded while the claim still holds.
+WEBHOOK_LEASE_MARGIN_SECONDS = 1.0
+
+
+class SettingsError(ValueError):
+    """A setting with a value leadhub refuses; the message names its environment variable."""
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -45,6 +54,29 @@ def _trust_settings(env: Mapping[str, str]) -> dict[str, object]:
     return values
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number of seconds from ``env[name]`` (``default`` when unset), refusing what is not a finite number."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise SettingsError(f"{name} must be a finite number of seconds, got {raw!r}")
+    return value
+
+
+def _recovery_settings(env: Mapping[str, str]) -> dict[str, object]:
+    """The leases that decide how soon work a dead process had claimed is taken over, and the webhook timeout."""
+    return {
+        "idempotency_lease_seconds": _seconds(env, "LEADHUB_IDEMPOTENCY_LEASE_SECONDS", 60.0),
+        "webhook_lease_seconds": _seconds(env, "LEADHUB_WEBHOOK_LEASE_SECONDS", 60.0),
+        "webhook_timeout_seconds": _seconds(env, "LEADHUB_WEBHOOK_TIMEOUT_SECONDS", 10.0),
+    }
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path("./data"))
@@ -82,6 +114,38 @@ class Settings:
     otel_endpoint: str = ""
     # Privacy: put the hashed emails/phones of an erased person on the suppression list by default.
     suppress_erased: bool = False
+    # Recovery after a crash (issue 7). A retried write whose Idempotency-Key a dead request had claimed is
+    # answered 409 until this lease runs out; shorter recovers sooner, but a live request slower than the lease
+    # loses its claim to a retry of itself.
+    idempotency_lease_seconds: float = 60.0
+    # Webhook deliveries claimed by a dead dispatcher are sent again when this lease runs out; it must exceed the
+    # per-attempt HTTP timeout by WEBHOOK_LEASE_MARGIN_SECONDS, or two live dispatchers could send one delivery.
+    webhook_lease_seconds: float = 60.0
+    webhook_timeout_seconds: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.idempotency_lease_seconds >= 1:
+            raise SettingsError(
+                f"LEADHUB_IDEMPOTENCY_LEASE_SECONDS must be at least 1 second, got {self.idempotency_lease_seconds:g}"
+            )
+        if not self.webhook_timeout_seconds >= 0.1:
+            raise SettingsError(
+                f"LEADHUB_WEBHOOK_TIMEOUT_SECONDS must be at least 0.1 seconds, got {self.webhook_timeout_seconds:g}"
+            )
+        if not self.webhook_lease_seconds >= self.webhook_timeout_seconds + WEBHOOK_LEASE_MARGIN_SECONDS:
+            raise SettingsError(
+                f"LEADHUB_WEBHOOK_LEASE_SECONDS ({self.webhook_lease_seconds:g}) must exceed "
+                f"LEADHUB_WEBHOOK_TIMEOUT_SECONDS ({self.webhook_timeout_seconds:g}) by at least "
+                f"{WEBHOOK_LEASE_MARGIN_SECONDS:g} s, or a delivery still being sent could be claimed and sent again"
+            )
+
+    @property
+    def idempotency_lease(self) -> timedelta:
+        return timedelta(seconds=self.idempotency_lease_seconds)
+
+    @property
+    def webhook_lease(self) -> timedelta:
+        return timedelta(seconds=self.webhook_lease_seconds)
 
     @property
     def resolved_database_url(self) -> str:
@@ -107,6 +171,7 @@ class Settings:
             "webhook_allow_private": _bool(env.get("LEADHUB_WEBHOOK_ALLOW_PRIVATE")),
             "default_region": (env.get("LEADHUB_DEFAULT_REGION") or "US").upper(),
             **_trust_settings(env),
+            **_recovery_settings(env),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

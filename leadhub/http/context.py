@@ -118,7 +118,7 @@ class Ctx:
         fingerprint = idempotency.request_fingerprint(self.request.method, target, canonical)
         ttl = timedelta(hours=self.settings.idempotency_ttl_hours)
         async with self.db.session() as session:
-            await idempotency.claim(session, self.workspace.id, key, fingerprint, ttl)
+            await idempotency.claim(session, self.workspace.id, key, fingerprint, ttl, self.settings.idempotency_lease)
         return key
 
 

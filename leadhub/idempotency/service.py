@@ -16,7 +16,8 @@ from leadhub.core.errors import IdempotencyInFlight, IdempotencyMismatch, Idempo
 from leadhub.idempotency.models import IdempotencyKey
 
 MAX_KEY_LENGTH = 255
-# A claim older than this belongs to a request whose process died; a retry may take it over.
+# A claim older than this belongs to a request whose process died; a retry may take it over. The default of
+# ``claim``; `serve` passes LEADHUB_IDEMPOTENCY_LEASE_SECONDS.
 IN_FLIGHT_LEASE = timedelta(seconds=60)
 
 
@@ -30,9 +31,17 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-async def claim(session: AsyncSession, workspace_id: uuid.UUID, key: str, fingerprint: str, ttl: timedelta) -> None:
+async def claim(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    key: str,
+    fingerprint: str,
+    ttl: timedelta,
+    lease: timedelta = IN_FLIGHT_LEASE,
+) -> None:
     """Take the key for this request (commits). Raises IdempotencyReplay with the stored answer,
-    IdempotencyMismatch for another request under the same key, IdempotencyInFlight while it runs."""
+    IdempotencyMismatch for another request under the same key, IdempotencyInFlight while it runs (until
+    ``lease`` after its claim, when a retry takes the key over from a request presumed dead)."""
     now = clock.now()
     existing = await session.get(IdempotencyKey, (workspace_id, key), with_for_update=True)
     if existing is not None and existing.expires_at <= now:
@@ -46,7 +55,7 @@ async def claim(session: AsyncSession, workspace_id: uuid.UUID, key: str, finger
                 key=key,
                 request_hash=fingerprint,
                 state="in_flight",
-                locked_until=now + IN_FLIGHT_LEASE,
+                locked_until=now + lease,
                 created_at=now,
                 expires_at=now + ttl,
             )
@@ -67,7 +76,7 @@ async def claim(session: AsyncSession, workspace_id: uuid.UUID, key: str, finger
         raise IdempotencyReplay(existing.response_status, existing.response_body, dict(existing.response_headers or {}))
     if existing.locked_until > now:
         raise IdempotencyInFlight("A request with this Idempotency-Key is still in progress; retry later")
-    existing.locked_until = now + IN_FLIGHT_LEASE
+    existing.locked_until = now + lease
     await session.commit()
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from leadhub import __version__, uow
+from leadhub.config import WEBHOOK_LEASE_MARGIN_SECONDS
 from leadhub.core import clock, ids
 from leadhub.db.engine import Database
 from leadhub.events.models import Event
@@ -56,6 +57,16 @@ class Options:
     timeout_seconds: float = 10.0
     poll_interval_seconds: float = 0.25
     allow_private: bool = False
+
+    def __post_init__(self) -> None:
+        # ``_send`` posts only while the claim outlasts the timeout, and the outcome is recorded after the post:
+        # a lease no longer than the timeout would send nothing, one barely longer could run out before the
+        # record, letting a second live dispatcher claim and send the same delivery.
+        if self.lease.total_seconds() < self.timeout_seconds + WEBHOOK_LEASE_MARGIN_SECONDS:
+            raise ValueError(
+                f"the webhook lease ({self.lease.total_seconds():g} s) must exceed the request timeout "
+                f"({self.timeout_seconds:g} s) by at least {WEBHOOK_LEASE_MARGIN_SECONDS:g} s"
+            )
 
 
 @dataclass(frozen=True)
