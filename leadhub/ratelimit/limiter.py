@@ -19,7 +19,7 @@ from leadhub.db.engine import Database
 from leadhub.observability import metrics
 from leadhub.ratelimit import service
 from leadhub.ratelimit.bucket import Decision, Spec
-from leadhub.ratelimit.stores import DatabaseStore, MemoryStore, RedisStore, Store
+from leadhub.ratelimit.stores import DatabaseStore, LeasingStore, MemoryStore, RedisStore, Store
 
 log = logging.getLogger("leadhub.ratelimit")
 STATE_KEY = "ratelimit"
@@ -42,10 +42,11 @@ class RateLimited(DomainError):
 
 
 def make_store(settings: Settings, db: Database) -> Store:
+    # Shared stores sit behind local leases: most requests spend a token this process already holds.
     if settings.redis_url:
-        return RedisStore(settings.redis_url)
+        return LeasingStore(RedisStore(settings.redis_url))
     if db.is_postgres:
-        return DatabaseStore(db)
+        return LeasingStore(DatabaseStore(db))
     return MemoryStore()
 
 
