@@ -91,6 +91,10 @@ async def complete(
     row.response_status = status
     row.response_body = body
     row.response_headers = headers
+    # Written now, not at the session's COMMIT: on PostgreSQL the unit of work commits the change in the
+    # outbox's committing message, before the session's own COMMIT; an answer left pending until then would
+    # commit separately, and a crash between the two would leave the change with its key still in flight.
+    await session.flush()
 
 
 async def release(session: AsyncSession, workspace_id: uuid.UUID, key: str) -> None:

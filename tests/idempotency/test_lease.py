@@ -14,11 +14,17 @@ import pytest
 from sqlalchemy import select
 
 from leadhub.app import create_app
+from leadhub.auth.models import Workspace
+from leadhub.auth.principal import Actor
 from leadhub.config import Settings
+from leadhub.contacts import service as contacts
+from leadhub.contacts.models import Contact
+from leadhub.contacts.schemas import ContactIn
 from leadhub.core import clock
 from leadhub.db.engine import Database
 from leadhub.idempotency import service as idempotency
 from leadhub.idempotency.models import IdempotencyKey
+from leadhub.webhooks import outbox
 from tests.conftest import Tenant
 
 LEASE = timedelta(seconds=3)
@@ -105,3 +111,28 @@ async def test_serve_claims_keys_with_the_configured_lease(
             )
         ).all()
     assert {row.key: row.locked_until - claimed_at for row in rows} == {"taken-over": LEASE, "fresh": LEASE}
+
+
+async def test_the_stored_answer_commits_with_the_change_it_answers(tenant: Tenant) -> None:
+    """The process dies after the unit of work's commit of the change but before anything else: a retry must
+    find either no change and a free key (after the lease), or the change and its stored answer, never the
+    change with its key still in flight (the retry would run again and meet its own contact: 409 duplicate)."""
+    fingerprint = idempotency.request_fingerprint("POST", "/v1/contacts", orjson.dumps(BODY))
+    async with tenant.db.session() as session:
+        await idempotency.claim(session, tenant.ws_id, "atomic", fingerprint, timedelta(hours=24))
+    async with tenant.db.session() as session:
+        ws = await session.get(Workspace, tenant.ws_id)
+        assert ws is not None
+        contact = await contacts.create(
+            session, ws, Actor.system("api"), ContactIn.model_validate({"email": "atomic@example.com"})
+        )
+        contact_id = contact.id
+        await idempotency.complete(session, tenant.ws_id, "atomic", 201, b"{}", {})
+        # What uow.commit writes before the session's own COMMIT (on PostgreSQL it commits in that message).
+        await outbox.flush_and_enqueue(session)
+        await session.rollback()  # the process died here
+    async with tenant.db.read_session() as session:
+        stored = await session.get(Contact, (tenant.ws_id, contact_id))
+        key = await session.get(IdempotencyKey, (tenant.ws_id, "atomic"))
+    assert key is not None
+    assert (stored is not None, key.state) in {(False, "in_flight"), (True, "completed")}
