@@ -1,25 +1,22 @@
 """Contact look-ups that span the organization or feed other listings: which of an organization's
-workspaces holds a contact, the contact owning an email or a phone (one indexed statement each), the one
-matching a body's email or phone, and a listing cursor after a contact."""
+workspaces holds a contact, the one matching a body's email or phone, and a listing cursor after a contact."""
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from leadhub.auth.models import Workspace
 from leadhub.auth.principal import Actor
 from leadhub.contacts import service
 from leadhub.contacts.dedupe_models import ContactRedirect
-from leadhub.contacts.models import Contact, ContactEmail, ContactPhone
+from leadhub.contacts.models import Contact
 from leadhub.contacts.schemas import ContactIn
 from leadhub.core import ids
-from leadhub.core.errors import FieldError, Invalid, NotFound
+from leadhub.core.errors import NotFound
 from leadhub.core.pagination import encode_cursor
-from leadhub.core.validation import ValidationFailure, kind_of, normalize_email, normalize_phone
 
 
 def _key(contact_id: str) -> uuid.UUID:
@@ -47,49 +44,16 @@ async def workspace_of_contact(session: AsyncSession, organization_id: uuid.UUID
     return workspace
 
 
-def _owner_of(identity: type[ContactEmail | ContactPhone], ws: Workspace, value: str) -> Select[Contact]:
-    """The contact owning ``value`` with its emails, phones and tags, in one statement: a seek on the
-    identity's primary key (workspace_id, value), then on the contact's, with the lists joined in (a
-    contact has a handful of each, so the joined rows stay few) rather than three more round trips."""
-    column = ContactEmail.address if identity is ContactEmail else ContactPhone.number
-    return (
-        select(Contact)
-        .join(identity, (identity.workspace_id == Contact.workspace_id) & (identity.contact_id == Contact.id))
-        .where(identity.workspace_id == ws.id, Contact.workspace_id == ws.id, column == value)
-        .options(joinedload(Contact.emails), joinedload(Contact.phones), joinedload(Contact.tag_rows))
-        .execution_options(populate_existing=True)
-    )
-
-
-async def by_email(session: AsyncSession, ws: Workspace, email: str) -> Contact | None:
-    """The workspace's contact owning this email (normalized as stored), or None; Invalid when it is no email."""
-    try:
-        address = normalize_email(email)
-    except ValidationFailure as exc:
-        raise Invalid([FieldError("email", exc.rule, exc.message, kind_of(email))]) from None
-    return (await session.scalars(_owner_of(ContactEmail, ws, address))).unique().one_or_none()
-
-
-async def by_phone(session: AsyncSession, ws: Workspace, phone: str) -> Contact | None:
-    """The workspace's contact owning this phone (E.164 in the workspace's region), or None; Invalid when
-    it is no phone number."""
-    try:
-        number = normalize_phone(phone, ws.default_region)
-    except ValidationFailure as exc:
-        raise Invalid([FieldError("phone", exc.rule, exc.message, kind_of(phone))]) from None
-    return (await session.scalars(_owner_of(ContactPhone, ws, number))).unique().one_or_none()
-
-
 async def find_matching(session: AsyncSession, ws: Workspace, data: ContactIn) -> Contact | None:
     """The contact owning the body's emails (in order), else its phones; None when nothing matches."""
     emails = ([data.email] if data.email else []) + [e.address for e in data.emails or []]
     phones = ([data.phone] if data.phone else []) + [p.number for p in data.phones or []]
     for email in emails:
-        contact = await by_email(session, ws, email)
+        contact = await service.find_by_email(session, ws, email)
         if contact is not None:
             return contact
     for phone in phones:
-        contact = await by_phone(session, ws, phone)
+        contact = await service.find_by_phone(session, ws, phone)
         if contact is not None:
             return contact
     return None

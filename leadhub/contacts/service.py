@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
+    Select,
     Table,
     TextClause,
     Uuid,
@@ -31,7 +32,7 @@ from sqlalchemy import cast as cast_
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from leadhub.auth.models import Workspace
 from leadhub.auth.principal import Actor
@@ -200,26 +201,37 @@ async def get(session: AsyncSession, ws: Workspace, contact_id: str) -> Contact:
     return contact
 
 
+def _owner_of(identity: type[ContactEmail | ContactPhone], ws: Workspace, value: str) -> Select[Contact]:
+    """The contact owning ``value`` with its emails, phones and tags, in one statement: a seek on the
+    identity's primary key (workspace_id, value), then on the contact's, with the lists joined in (a
+    contact has a handful of each, so the joined rows stay few) rather than three more round trips."""
+    column = ContactEmail.address if identity is ContactEmail else ContactPhone.number
+    return (
+        select(Contact)
+        .join(identity, (identity.workspace_id == Contact.workspace_id) & (identity.contact_id == Contact.id))
+        .where(identity.workspace_id == ws.id, Contact.workspace_id == ws.id, column == value)
+        .options(joinedload(Contact.emails), joinedload(Contact.phones), joinedload(Contact.tag_rows))
+        .execution_options(populate_existing=True)
+    )
+
+
 async def find_by_email(session: AsyncSession, ws: Workspace, email: str) -> Contact | None:
+    """The workspace's contact owning this email (normalized as stored), or None; Invalid when it is no email."""
     try:
         address = normalize_email(email)
     except ValidationFailure as exc:
         raise Invalid([FieldError("email", exc.rule, exc.message, kind_of(email))]) from None
-    owner = await session.scalar(
-        select(ContactEmail.contact_id).where(ContactEmail.workspace_id == ws.id, ContactEmail.address == address)
-    )
-    return await _load(session, ws.id, owner) if owner else None
+    return (await session.scalars(_owner_of(ContactEmail, ws, address))).unique().one_or_none()
 
 
 async def find_by_phone(session: AsyncSession, ws: Workspace, phone: str) -> Contact | None:
+    """The workspace's contact owning this phone (E.164 in the workspace's region), or None; Invalid when
+    it is no phone number."""
     try:
         number = normalize_phone(phone, ws.default_region)
     except ValidationFailure as exc:
         raise Invalid([FieldError("phone", exc.rule, exc.message, kind_of(phone))]) from None
-    owner = await session.scalar(
-        select(ContactPhone.contact_id).where(ContactPhone.workspace_id == ws.id, ContactPhone.number == number)
-    )
-    return await _load(session, ws.id, owner) if owner else None
+    return (await session.scalars(_owner_of(ContactPhone, ws, number))).unique().one_or_none()
 
 
 # ---------------------------------------------------------------- identities (emails and phones)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from leadhub.auth.models import Workspace
-from leadhub.contacts import lookup
+from leadhub.contacts import service
 from leadhub.core.errors import Invalid
 from leadhub.db.engine import Database
 from tests.conftest import Tenant
@@ -38,16 +38,16 @@ async def test_lookup_by_email_or_phone_is_one_statement_with_every_list(
             ws = await session.get(Workspace, tenant.ws_id)
             assert ws is not None
             statements.clear()
-            by_email = await lookup.by_email(session, ws, "LOLA@two.io")
+            by_email = await service.find_by_email(session, ws, "LOLA@two.io")
             email_statements = len(statements)
             statements.clear()
-            by_phone = await lookup.by_phone(session, ws, "(415) 555-0102")
+            by_phone = await service.find_by_phone(session, ws, "(415) 555-0102")
             phone_statements = len(statements)
             # Another workspace's identity is a wall, and an unknown one is None.
-            assert await lookup.by_email(session, ws, "lola@three.io") is None
-            assert await lookup.by_phone(session, ws, "+14155550199") is None
+            assert await service.find_by_email(session, ws, "lola@three.io") is None
+            assert await service.find_by_phone(session, ws, "+14155550199") is None
             with pytest.raises(Invalid):
-                await lookup.by_email(session, ws, "not an email")
+                await service.find_by_email(session, ws, "not an email")
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", count)
 
