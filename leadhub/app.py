@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     errors.install(app)
     json_limits = JsonLimits(settings.max_json_depth, settings.max_json_items, settings.max_json_string)
     app.add_middleware(RequestLimits, limits=json_limits, body_timeout=settings.body_timeout_seconds)
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(BodySizeLimit, upload_max_bytes=settings.upload_max_bytes)
     app.add_middleware(blocks23.SlashTolerance)
     app.add_middleware(RateLimitHeaders, limiter=limiter)
     app.add_middleware(RequestId)

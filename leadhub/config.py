@@ -37,6 +37,7 @@ def _trust_settings(env: Mapping[str, str]) -> dict[str, object]:
         "max_json_items": int,
         "max_json_string": int,
         "body_timeout_seconds": float,
+        "upload_max_bytes": int,
         "keepalive_seconds": int,
         "shutdown_timeout_seconds": int,
         "log_format": str,
@@ -105,6 +106,9 @@ class Settings:
     max_json_string: int = 100_000
     # Slow clients: a request body must arrive within this; idle keep-alive connections close after keepalive.
     body_timeout_seconds: float = 30.0
+    # An import's file upload (POST /v1/imports, the web app's upload) is streamed to disk, not held in memory:
+    # it may be this large; every other body stays under 10 MiB.
+    upload_max_bytes: int = 2 * 1024 * 1024 * 1024
     keepalive_seconds: int = 5
     # Graceful shutdown: in-flight requests get this long to finish after SIGTERM.
     shutdown_timeout_seconds: int = 20

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadhub.core.errors import DomainError, FieldError, Invalid
 from leadhub.http import errors
+from leadhub.http.middleware import is_upload
 
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -74,7 +75,9 @@ def _kind(value: Any) -> str:
 
 class RequestLimits:
     """Reads the whole body (already bounded in size by BodySizeLimit) within ``body_timeout`` seconds,
-    checks a JSON body against ``limits``, then hands the body on to the app unchanged."""
+    checks a JSON body against ``limits``, then hands the body on to the app unchanged. A file upload is
+    streamed through instead (it may be gigabytes): each of its chunks must arrive within ``body_timeout``
+    of the previous one, so a stalled client still cannot hold a worker."""
 
     def __init__(self, app: ASGIApp, limits: JsonLimits | None = None, body_timeout: float = 30.0) -> None:
         self.app = app
@@ -84,6 +87,9 @@ class RequestLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
+            return
+        if is_upload(scope):
+            await self._stream(scope, receive, send)
             return
         chunks: list[bytes] = []
         loop = asyncio.get_running_loop()
@@ -129,6 +135,39 @@ class RequestLimits:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+        stalled = False
+
+        async def paced_receive() -> Message:
+            nonlocal started, stalled
+            if stalled:
+                return {"type": "http.disconnect"}
+            try:
+                return await asyncio.wait_for(receive(), self.body_timeout)
+            except TimeoutError:
+                if not started:
+                    started = True
+                    late = RequestTimeout(f"The upload stalled for more than {self.body_timeout:g} s")
+                    await self._refuse(scope, receive, send, late)
+                stalled = True  # from here the app hears the client left, and its own answer is dropped
+                return {"type": "http.disconnect"}
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if stalled:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, paced_receive, guarded_send)
+        except ClientDisconnect:
+            if not stalled:
+                raise
+            # The app read on after we told it the client left; the 408 already answered the request.
 
     def _surely_within(self, body: bytes) -> bool:
         """True when the raw bytes alone prove every limit holds, so the body needs no parse here: no

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request ids and a body-size ceiling."""
+"""Pure ASGI middleware: request ids and a body-size ceiling (a larger one for streamed file uploads)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,22 @@ import re
 import uuid
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
+UPLOAD_MAX_BYTES = 2 * 1024 * 1024 * 1024
+
+
+def is_upload(scope: Scope) -> bool:
+    """A request whose body is a file streamed to disk (an import's upload, by the API or the web app):
+    it may be as large as ``upload_max_bytes`` and is never buffered in memory by the middleware."""
+    if scope.get("method") != "POST":
+        return False
+    path: str = scope.get("path", "")
+    return path.rstrip("/") == "/v1/imports" or (path.startswith("/app/") and path.endswith("/imports/upload"))
+
+
 _SAFE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,100}")
 
 
@@ -38,17 +51,19 @@ class RequestId:
 class BodySizeLimit:
     """413 for a body over the ceiling, whether announced by Content-Length or streamed."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, upload_max_bytes: int = UPLOAD_MAX_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        ceiling = self.upload_max_bytes if is_upload(scope) else self.max_bytes
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._reject(send)
+        if length is not None and length.isdigit() and int(length) > ceiling:
+            await self._reject(send, ceiling)
             return
         seen = 0
         started = False
@@ -62,13 +77,13 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > ceiling:
                     # Answer here: the framework turns any error raised from its body read into a 400, so
                     # we reply 413 ourselves and tell the app the client went away.
                     over = True
                     if not started:
                         rejected = True
-                        await self._reject(send)
+                        await self._reject(send, ceiling)
                     return {"type": "http.disconnect"}
             return message
 
@@ -80,15 +95,20 @@ class BodySizeLimit:
                 started = True
             await send(message)
 
-        await self.app(scope, limited_receive, guarded_send)
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except ClientDisconnect:
+            if not rejected:
+                raise
+            # A streaming route read on after we told it the client left; the 413 already answered.
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, ceiling: int) -> None:
         body = orjson.dumps(
             {
                 "type": "urn:leadhub:problem:payload_too_large",
                 "title": "Payload too large",
                 "status": 413,
-                "detail": f"The request body exceeds {self.max_bytes} bytes",
+                "detail": f"The request body exceeds {ceiling} bytes",
                 "code": "payload_too_large",
             }
         )

@@ -5,6 +5,7 @@ sends its body too slowly gets a 408 instead of holding a worker."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -112,3 +113,87 @@ async def test_a_body_that_does_not_arrive_in_time_is_a_408(database: Database, 
     await asyncio.wait_for(app(scope, receive, send), 10)
     assert sent[0]["status"] == 408
     assert orjson.loads(sent[1]["body"])["code"] == "request_timeout"
+
+
+def _scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("leadhub.test", 80),
+    }
+
+
+async def test_an_import_upload_may_exceed_the_json_body_ceiling(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    # 11 MiB: over the 10 MiB ceiling of every other body, far under the upload ceiling. One huge cell
+    # makes it big without making the import long (that row fails its length rule; the others import).
+    big_cell = "x" * (11 * 1024 * 1024)
+    csv = f"Email,Notes\nbig.cell@example.com,{big_cell}\nsmall.one@example.com,hi\n".encode()
+    response = await client.post("/v1/imports?wait=true", content=csv, headers=tenant.headers)
+    assert response.status_code == 201, response.text[:500]
+    assert response.json()["rows_read"] == 2
+    contacts = await client.get("/v1/contacts", params={"email": "small.one@example.com"}, headers=tenant.headers)
+    assert len(contacts.json()["data"]) == 1
+    # Every other route keeps the 10 MiB ceiling.
+    too_big = await client.post("/v1/contacts", content=csv, headers={**tenant.headers, "content-type": "text/csv"})
+    assert too_big.status_code == 413 and too_big.json()["code"] == "payload_too_large"
+
+
+async def test_an_upload_over_its_own_ceiling_is_a_413(database: Database, settings: Settings, tenant: Tenant) -> None:
+    app = create_app(Settings(data_dir=settings.data_dir, upload_max_bytes=1024), database, background=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://leadhub.test") as client:
+        response = await client.post(
+            "/v1/imports", content=b"Email\n" + b"a@example.com\n" * 100, headers=tenant.headers
+        )
+    assert response.status_code == 413 and "1024 bytes" in response.json()["detail"]
+
+
+async def test_a_stalled_upload_is_a_408_and_leaves_no_file(database: Database, tmp_path: Path, tenant: Tenant) -> None:
+    app = create_app(Settings(data_dir=tmp_path, body_timeout_seconds=0.2), database, background=False)
+    chunks = [{"type": "http.request", "body": b"Email\na@example.com\n", "more_body": True}]
+    never = asyncio.Event()
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if chunks:
+            return chunks.pop()
+        await never.wait()  # a client that sent a first chunk and then stalls
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(k.lower().encode(), v.encode()) for k, v in tenant.headers.items()]
+    await asyncio.wait_for(app(_scope("/v1/imports", [*headers, (b"content-type", b"text/csv")]), receive, send), 10)
+    assert sent[0]["status"] == 408
+    assert orjson.loads(sent[1]["body"])["code"] == "request_timeout"
+    assert [m for m in sent if m["type"] == "http.response.start"] == [sent[0]]  # the app's own answer dropped
+    assert not await asyncio.to_thread(lambda: list(tmp_path.rglob("*.upload")))
+
+
+async def test_a_streamed_upload_over_its_ceiling_without_a_length_is_a_413(
+    database: Database, settings: Settings, tenant: Tenant
+) -> None:
+    app = create_app(Settings(data_dir=settings.data_dir, upload_max_bytes=1024), database, background=False)
+    chunks = [{"type": "http.request", "body": b"a@example.com\n" * 50, "more_body": True} for _ in range(5)]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return chunks.pop() if chunks else {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(k.lower().encode(), v.encode()) for k, v in tenant.headers.items()]  # no content-length: chunked
+    await asyncio.wait_for(app(_scope("/v1/imports", [*headers, (b"content-type", b"text/csv")]), receive, send), 10)
+    assert sent[0]["status"] == 413
+    assert [m for m in sent if m["type"] == "http.response.start"] == [sent[0]]
