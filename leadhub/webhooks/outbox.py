@@ -184,6 +184,9 @@ async def flush_and_enqueue(session: AsyncSession) -> list[Event]:
         if flushed:
             await enqueue(session, flushed)
         return flushed
+    # The COMMIT below is sent by the driver, behind the ORM's back: whatever the ORM still holds unflushed
+    # must be in this transaction, or it would commit later, alone, after its events.
+    await session.flush()
     written: list[Event] = []
     renumber: list[str] = []
     # These statements go straight to the driver: they carry many values and run on every write.

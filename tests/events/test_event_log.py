@@ -7,7 +7,17 @@ import asyncio
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
+from leadhub import uow
+from leadhub.auth.models import Workspace
+from leadhub.auth.principal import Actor
+from leadhub.contacts import service as contacts
+from leadhub.contacts.models import Contact
+from leadhub.contacts.schemas import ContactIn
+from leadhub.events import service as events
+from leadhub.events.models import Event
+from leadhub.webhooks import outbox
 from tests.conftest import Tenant
 
 
@@ -179,3 +189,39 @@ async def test_deleted_contacts_timeline_is_404_but_its_events_stay_in_the_log(
     await client.delete(f"/v1/contacts/{cid}", headers=tenant.headers)
     assert (await client.get(f"/v1/contacts/{cid}/timeline", headers=tenant.headers)).status_code == 404
     assert [e["type"] for e in await _events(client, tenant)] == ["contact.created", "contact.deleted"]
+
+
+async def test_a_change_still_unflushed_at_commit_is_written_with_its_event(tenant: Tenant) -> None:
+    """On PostgreSQL the unit of work commits inside its last message; a change the ORM had not yet flushed
+    must be in that transaction, not in a later one a crash could lose (an event of a change never stored)."""
+    async with tenant.db.session() as session:
+        ws = await session.get(Workspace, tenant.ws_id)
+        assert ws is not None
+        contact = await contacts.create(
+            session, ws, Actor.system("api"), ContactIn.model_validate({"first_name": "Al"})
+        )
+        await uow.commit(session)
+        contact_id = contact.id
+    async with tenant.db.session() as session:
+        stored = await session.get(Contact, (tenant.ws_id, contact_id))
+        assert stored is not None
+        stored.notes = "changed in memory only"  # not flushed yet
+        events.record(
+            session,
+            tenant.ws_id,
+            Actor.system("api"),
+            "contact.updated",
+            resource_type="contact",
+            resource_id=contact_id,
+            contact_id=contact_id,
+            payload={},
+        )
+        await outbox.flush_and_enqueue(session)
+        await session.rollback()  # the process died before the session's own COMMIT
+    async with tenant.db.read_session() as session:
+        after = await session.get(Contact, (tenant.ws_id, contact_id))
+        updated = await session.scalar(
+            select(func.count()).where(Event.workspace_id == tenant.ws_id, Event.type == "contact.updated")
+        )
+    assert after is not None
+    assert (after.notes, updated) in {(None, 0), ("changed in memory only", 1)}
