@@ -4,6 +4,7 @@ buckets shared across processes (PostgreSQL rows or Redis)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +19,16 @@ from leadhub.config import Settings
 from leadhub.core import clock
 from leadhub.db.engine import Database
 from leadhub.ratelimit.bucket import Spec
-from leadhub.ratelimit.stores import DatabaseStore, MemoryStore, RedisStore, Store
+from leadhub.ratelimit.stores import (
+    LEASE_SECONDS,
+    DatabaseStore,
+    LeasingStore,
+    MemoryStore,
+    RedisStore,
+    SharedStore,
+    Store,
+    block_size,
+)
 from tests.conftest import Tenant
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -222,3 +232,124 @@ async def test_the_in_process_store_refuses_without_charging_the_other_buckets()
     refused = await store.take(ws, [tight, loose], 0.0)
     assert not refused.allowed and refused.retry_after == 10
     assert (await store.peek(ws, [loose], 0.0)).states[0].remaining == 9
+
+
+# ------------------------------------------------------------------------------------------- local leases
+
+
+@pytest.fixture(params=["database", "redis"])
+async def two_leasing(request: pytest.FixtureRequest, database: Database) -> AsyncIterator[tuple[LeasingStore, ...]]:
+    """Two processes' leasing stores over one shared store (PostgreSQL rows or Redis)."""
+    shared: list[SharedStore]
+    if request.param == "database":
+        if not database.is_postgres:
+            pytest.skip("the database store serves PostgreSQL; SQLite keeps buckets in-process")
+        shared = [DatabaseStore(database), DatabaseStore(database)]
+    else:
+        try:
+            shared = [RedisStore(REDIS_URL), RedisStore(REDIS_URL)]
+            await shared[0].client.ping()  # type: ignore[attr-defined]
+        except Exception:
+            pytest.skip(f"no Redis at {REDIS_URL}")
+    stores = (LeasingStore(shared[0]), LeasingStore(shared[1]))
+    yield stores
+    for store in stores:
+        await store.close()
+
+
+def test_a_lease_is_a_small_share_of_its_bucket_and_small_limits_take_no_lease() -> None:
+    assert block_size(Spec("key", "k", 190, 10)) == 9  # 5% of the bucket
+    assert block_size(Spec("workspace", "w", 400, 10)) == 20
+    assert block_size(Spec("daily", "d", 500_000, 86_400)) == 500  # 0.1% of a day's quota, not 1 s of refill
+    assert block_size(Spec("key", "k", 3, 30)) == 1  # every request goes to the shared store
+
+
+async def test_leases_never_let_two_processes_exceed_a_bucket(
+    two_leasing: tuple[LeasingStore, LeasingStore], tenant: Tenant, frozen: FrozenClock
+) -> None:
+    capacity = 300
+    specs = [
+        Spec("key", f"key:{uuid.uuid4().hex}", capacity, 10),
+        Spec("daily", f"d:{uuid.uuid4().hex}", 10**6, 86_400),
+    ]
+    block = block_size(specs[0])
+    assert block == 15
+    now = frozen().timestamp()
+    attempts = iter(range(3 * capacity))
+    allowed: list[int] = []
+    refused: list[int] = []
+
+    async def client(store: LeasingStore) -> None:
+        for _ in attempts:
+            decision = await store.take(tenant.ws_id, specs, now)
+            if decision.allowed:
+                allowed.append(decision.states[0].remaining)
+            else:
+                refused.append(decision.retry_after)
+
+    # 2 processes x 16 concurrent requests each, with the clock stopped: no token comes back.
+    await asyncio.gather(*(client(store) for store in two_leasing for _ in range(16)))
+    assert len(allowed) <= capacity
+    # Only what the other process still holds unspent can be refused early: at most one block per process.
+    assert len(allowed) >= capacity - 2 * block
+    assert refused and all(r == 1 for r in refused)  # one token back every 1/30 s
+    # Once the leases lapse their unspent tokens go back to the shared bucket on the next charge.
+    first, second = two_leasing
+    later = now + LEASE_SECONDS
+    extra = [await first.take(tenant.ws_id, specs, later), await second.take(tenant.ws_id, specs, later)]
+    assert all(d.allowed for d in extra)
+    assert len(allowed) + 2 + (await first.peek(tenant.ws_id, specs, later)).states[0].remaining >= capacity
+
+
+async def test_leased_headers_show_the_shared_level_less_local_spend(
+    two_leasing: tuple[LeasingStore, LeasingStore], tenant: Tenant, frozen: FrozenClock
+) -> None:
+    first, second = two_leasing
+    specs = [Spec("key", f"key:{uuid.uuid4().hex}", 190, 10), Spec("workspace", f"w:{uuid.uuid4().hex}", 400, 10)]
+    now = frozen().timestamp()
+    seen = [[s.remaining for s in (await first.take(tenant.ws_id, specs, now)).states] for _ in range(3)]
+    assert seen == [[189, 399], [188, 398], [187, 397]]
+    # The second process sees the shared level, less the block the first one holds (9 and 20 tokens).
+    assert [s.remaining for s in (await second.take(tenant.ws_id, specs, now)).states] == [190 - 9 - 1, 400 - 20 - 1]
+
+
+async def test_a_noisy_workspace_never_slows_another_through_leases(
+    two_leasing: tuple[LeasingStore, LeasingStore], tenant: Tenant, other_tenant: Tenant, frozen: FrozenClock
+) -> None:
+    first, _ = two_leasing
+    specs = [Spec("key", f"key:{uuid.uuid4().hex}", 40, 10), Spec("workspace", "workspace-lease-test", 40, 10)]
+    now = frozen().timestamp()
+    charged = [(await first.take(tenant.ws_id, specs, now)).allowed for _ in range(41)]
+    assert charged.count(True) == 40 and not charged[-1]
+    # The noisy workspace's renewal is stuck (its lock held): the quiet one is charged regardless, at once.
+    async with first._locks[tenant.ws_id]:
+        quiet = await asyncio.wait_for(first.take(other_tenant.ws_id, specs, now), timeout=10)
+    assert quiet.allowed and [s.remaining for s in quiet.states] == [39, 39]
+
+
+@pytest.fixture
+async def two_apps(database: Database, settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, ...]]:
+    """Two app instances (two `serve` processes' limiters) over one PostgreSQL database."""
+    if not database.is_postgres:
+        pytest.skip("buckets are shared between processes on PostgreSQL; SQLite keeps them in-process")
+    apps = [create_app(settings, database, background=False) for _ in range(2)]
+    clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t") for a in apps]
+    yield tuple(clients)
+    for c in clients:
+        await c.aclose()
+    for a in apps:
+        await a.state.limiter.close()
+
+
+async def test_a_key_limit_holds_across_two_app_instances_sharing_one_database(
+    two_apps: tuple[httpx.AsyncClient, httpx.AsyncClient], tenant: Tenant, frozen: FrozenClock
+) -> None:
+    first, second = two_apps
+    await set_limits(first, tenant, key_limit=200, window_seconds=10)
+    reader = {"Authorization": f"Bearer {await tenant.make_key(['contacts.read'])}"}
+    statuses = [(await c.get("/v1/contacts", headers=reader)).status_code for _ in range(130) for c in two_apps]
+    assert set(statuses) == {200, 429}
+    # Key buckets of 200 leased in blocks of 10: never more than 200, at most a block per instance fewer.
+    assert 200 - 2 * 10 <= statuses.count(200) <= 200
+    frozen.advance(10)  # the bucket refills, and the leases lapse
+    assert (await second.get("/v1/contacts", headers=reader)).status_code == 200
