@@ -45,11 +45,18 @@ PATCH_EVERY = 10
 # Kill points, as shares of the writes acknowledged.
 WORKER_KILL_AT = 0.25
 SERVE_KILL_AT = 0.45
-# A retry of an interrupted write whose key the dead server had claimed is answered 409 until the key's
-# in-flight lease (60 s) runs out; the deferred write is tried again this often.
-IN_USE_RETRY_SECONDS = 1.0
+# Short recovery leases, so a kill costs seconds rather than the default minute: a retry of an interrupted write
+# whose key the dead server had claimed is answered 409 until the key's in-flight lease runs out, and deliveries
+# leased by a killed dispatcher go out again when theirs does. The webhook lease leaves 3 s past the request
+# timeout to record an attempt (a live dispatcher's claim must not run out first: that would send twice).
+LEASES = {
+    "LEADHUB_IDEMPOTENCY_LEASE_SECONDS": "3",
+    "LEADHUB_WEBHOOK_TIMEOUT_SECONDS": "3",
+    "LEADHUB_WEBHOOK_LEASE_SECONDS": "6",
+}
+# A deferred (key-in-use) write is tried again after this, doubling up to the cap.
+IN_USE_RETRY_SECONDS = (0.1, 1.0)
 WRITES_DEADLINE_SECONDS = 900
-# Deliveries leased by a killed dispatcher go out again when the lease (60 s by default) runs out.
 DELIVERY_DEADLINE_SECONDS = 180
 
 
@@ -63,6 +70,7 @@ class Write:
     email: str | None = None  # creates only
     not_before: float = 0.0
     tries: int = 0
+    in_use: int = 0  # answers "key in use" so far
     interrupted: bool = False
 
 
@@ -148,7 +156,9 @@ async def _send(load: Load, http: httpx.AsyncClient, write: Write) -> None:
             return
         if response.status_code == 409 and response.json().get("code") == "idempotency_key_in_use":
             load.stats.in_use += 1
-            write.not_before = time.monotonic() + IN_USE_RETRY_SECONDS
+            first, cap = IN_USE_RETRY_SECONDS
+            write.not_before = time.monotonic() + min(cap, first * 2**write.in_use)
+            write.in_use += 1
             load.later.append(write)
             return
         load.stats.unexpected.append(f"{write.method} {write.path}: {response.status_code} {response.text[:300]}")
@@ -202,7 +212,7 @@ async def _until(check: Any, within: float, what: str) -> float:
 
 async def test_every_acknowledged_write_survives_sigkills_whole_and_is_delivered(tmp_path: Path) -> None:
     run = uuid.uuid4().hex[:8]
-    env = {"LEADHUB_RATELIMIT_ENABLED": "false", "LEADHUB_WEBHOOK_ALLOW_PRIVATE": "1"}
+    env = {"LEADHUB_RATELIMIT_ENABLED": "false", "LEADHUB_WEBHOOK_ALLOW_PRIVATE": "1", **LEASES}
     log = tmp_path / "serve.log"
     processes: list[Server | Worker] = []
     async with running_receiver() as receiver, fresh_database(tmp_path) as url:
@@ -218,7 +228,7 @@ async def test_every_acknowledged_write_survives_sigkills_whole_and_is_delivered
                 receiver.secret = hook.json()["secret"]
                 worker: Worker | None = None
                 if ENGINE == "postgres":
-                    worker = await start_worker(url, tmp_path / "worker.log")
+                    worker = await start_worker(url, tmp_path / "worker.log", **LEASES)
                     processes.append(worker)
 
                 load = Load(run)
@@ -230,7 +240,7 @@ async def test_every_acknowledged_write_survives_sigkills_whole_and_is_delivered
                     await receiver.hold_until_in_flight()
                     worker.kill()
                     in_flight_at_kills |= await _in_flight_at_kill(db, receiver, worker)
-                    worker = await start_worker(url, tmp_path / "worker.log")
+                    worker = await start_worker(url, tmp_path / "worker.log", **LEASES)
                     processes.append(worker)
 
                 await _acknowledged(load, SERVE_KILL_AT, clients)
