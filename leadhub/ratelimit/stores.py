@@ -293,6 +293,7 @@ class LeasingStore:
                 return local
             if len(self._leases) > self._PRUNE_AT:
                 self._leases.clear()  # unspent blocks are forfeited: a few tokens lost, never extra ones
+                self._locks = {ws: lock for ws, lock in self._locks.items() if lock.locked()}
             # The unspent rest of the request's old leases goes back with the renewal, removed first so no
             # task spends it while the charge is in flight.
             returns = []
