@@ -28,6 +28,7 @@ from leadhub.http.limits import JsonLimits, RequestLimits
 from leadhub.http.middleware import BodySizeLimit, RequestId
 from leadhub.http.query import single_valued_query
 from leadhub.idempotency import service as idempotency
+from leadhub.imports import background as import_background
 from leadhub.imports import resume as import_resume
 from leadhub.imports.api import router as imports_router
 from leadhub.observability import tracing
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
             yield
         finally:
             stop.set()
+            await import_background.stop()  # each running import gives its lease back for the next process
             if resumer is not None:
                 resumer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -18,7 +17,7 @@ from leadhub.core import ids
 from leadhub.core.errors import FieldError, Invalid
 from leadhub.http.context import Ctx, ctx_for, serialize
 from leadhub.http.openapi import ERRORS
-from leadhub.imports import service
+from leadhub.imports import background, service
 from leadhub.imports.schemas import ImportList, ImportOut, to_out
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"], responses=ERRORS)
@@ -36,8 +35,6 @@ _UPLOAD_BODY = {
         },
     }
 }
-# Background runs are kept referenced until they end (the event loop holds only weak references).
-_RUNNING: set[asyncio.Task[Any]] = set()
 
 
 def _json(content: object, status: int = 200) -> Response:
@@ -57,13 +54,10 @@ def _mapping(raw: str | None) -> dict[str, Any] | None:
 
 
 async def _start(ctx: Ctx, job_id: Any, wait: bool) -> None:
-    work = service.run(ctx.db, ctx.workspace.id, job_id, ctx.actor)
     if wait:
-        await work
+        await service.run(ctx.db, ctx.workspace.id, job_id, ctx.actor)
         return
-    task = asyncio.create_task(work)
-    _RUNNING.add(task)
-    task.add_done_callback(_RUNNING.discard)
+    background.start(ctx.db, ctx.workspace.id, job_id, ctx.actor)
 
 
 @router.post(

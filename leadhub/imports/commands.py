@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,6 +27,8 @@ from leadhub.db import migrate
 from leadhub.db.engine import Database
 from leadhub.imports import service
 from leadhub.imports.models import ImportJob
+
+T = TypeVar("T")
 
 console = Console(stderr=True)
 
@@ -118,7 +122,11 @@ def import_file(
             await db.dispose()
 
     try:
-        job = asyncio.run(main())
+        job = asyncio.run(_stoppable(main()))
+    except asyncio.CancelledError:
+        # SIGTERM/SIGINT: the run gave its lease back; the checkpoint says where a resume starts.
+        console.print("[yellow]stopped:[/yellow] resume with `leadhub import --resume <id>` (printed above)")
+        raise typer.Exit(143) from None
     except DomainError as exc:
         console.print(f"[red]error:[/red] {exc.detail}")
         for err in getattr(exc, "errors", []):
@@ -127,6 +135,19 @@ def import_file(
     print(json.dumps(service.summary(job)), flush=True)
     if job.failed or job.merged:
         print(f"per-row report: GET /v1/imports/{job.public_id}/errors", flush=True)
+
+
+async def _stoppable(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work``, cancelling it on SIGTERM or SIGINT so it stops cleanly (its job's lease released)."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 async def _run_with_bar(

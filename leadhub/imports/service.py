@@ -20,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub import uow
@@ -374,6 +374,11 @@ async def run(
             await _import(db, job, shape, actor, size, progress)
     except Conflict:
         raise  # another runner took the job over: it is that runner's to finish (or fail)
+    except asyncio.CancelledError:
+        # Stopped (shutdown, SIGTERM): the chunk in flight rolled back, the checkpoint stands; give the lease
+        # back so a resume continues at once rather than after the lease runs out.
+        await _release(db, workspace_id, job_id)
+        raise
     except Exception as exc:
         async with uow.unit_of_work(db) as session:
             failed = await session.get(ImportJob, (workspace_id, job_id))
@@ -382,6 +387,15 @@ async def run(
             failed.lease_until = None
         raise
     return await _complete(db, workspace_id, job_id, actor)
+
+
+async def _release(db: Database, workspace_id: uuid.UUID, job_id: uuid.UUID) -> None:
+    async with uow.unit_of_work(db) as session:
+        job = await session.get(ImportJob, (workspace_id, job_id))
+        if job is not None and job.status == "running":
+            # Were it another runner's by now (ours lapsed), freeing it is still safe: a chunk commits only
+            # when the checkpoint is the one its runner read (_still_ours).
+            job.lease_until = None
 
 
 def _still_ours(current: ImportJob, mine: ImportJob) -> None:
@@ -685,10 +699,11 @@ async def _complete(db: Database, workspace_id: uuid.UUID, job_id: uuid.UUID, ac
 
 
 async def stale_jobs(session: AsyncSession) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """Jobs whose runner died (lease expired while running), to resume."""
+    """Jobs whose runner died (lease expired while running) or stopped and gave its lease back, to resume."""
     rows = await session.execute(
         select(ImportJob.workspace_id, ImportJob.id).where(
-            ImportJob.status == "running", ImportJob.lease_until < clock.now()
+            ImportJob.status == "running",
+            or_(ImportJob.lease_until.is_(None), ImportJob.lease_until < clock.now()),
         )
     )
     return [(w, i) for w, i in rows]

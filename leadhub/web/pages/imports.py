@@ -7,7 +7,6 @@ of its own is the uploaded file between the upload and the mapping form, in the 
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import os
@@ -29,8 +28,8 @@ from leadhub import uow
 from leadhub.core import clock, ids
 from leadhub.core.errors import Conflict, DomainError, FieldError, Invalid, NotFound
 from leadhub.custom_fields import service as custom_fields
+from leadhub.imports import background, reader
 from leadhub.imports import mapping as mappings
-from leadhub.imports import reader
 from leadhub.imports import service as imports
 from leadhub.imports.api import ISSUE_COLUMNS
 from leadhub.imports.models import ImportJob
@@ -47,8 +46,6 @@ _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 # ones a CSV column cannot hold as such (their parts are offered instead).
 _NOT_OFFERED = {mappings.IGNORE, "custom_fields", "address"}
 FIELD_TARGETS = sorted(t for t in mappings.TARGETS if t not in _NOT_OFFERED)
-# Background runs are kept referenced until they end (the event loop holds only weak references).
-_RUNNING: set[asyncio.Task[Any]] = set()
 
 
 # ---------------------------------------------------------------- the upload, kept until mapped
@@ -105,15 +102,7 @@ def _exists(path: str) -> bool:
 
 def start(web: Web, job_id: uuid.UUID) -> None:
     """Run the job in the background of this process, as ``POST /v1/imports`` does."""
-    task = asyncio.create_task(imports.run(web.db, web.ws.id, job_id, web.actor))
-    _RUNNING.add(task)
-    task.add_done_callback(_finished)
-
-
-def _finished(task: asyncio.Task[Any]) -> None:
-    _RUNNING.discard(task)
-    if not task.cancelled():
-        task.exception()  # retrieved: the service has already marked the job failed
+    background.start(web.db, web.ws.id, job_id, web.actor)
 
 
 # ---------------------------------------------------------------- the list and the upload
