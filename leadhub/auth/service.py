@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -185,7 +185,20 @@ async def authenticate(session: AsyncSession, raw: str | None) -> Authenticated:
 
 
 async def touch_api_key(session: AsyncSession, key_id: uuid.UUID) -> None:
-    await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=clock.now()))
+    """Record that the key was used (at most once per LAST_USED_RESOLUTION). Requests of one key arriving
+    together all find it stale: the condition makes every one but the first a no-op once the first
+    commits, and the timestamp is advisory, so its commit does not wait for the disk."""
+    now = clock.now()
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL synchronous_commit = off"))
+    await session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION),
+        )
+        .values(last_used_at=now)
+    )
 
 
 def require_scope(principal: Principal, scope: str) -> None:
@@ -235,7 +248,20 @@ class AuthCache:
 
     def __init__(self) -> None:
         self._entries: dict[str, _Remembered] = {}
+        self._touched: dict[uuid.UUID, float] = {}
         _caches.add(self)
+
+    def claim_touch(self, key_id: uuid.UUID) -> bool:
+        """True for one request of this key per LAST_USED_RESOLUTION in this process: the one that writes
+        ``last_used_at`` (a burst of requests all finding it stale would otherwise all queue on its row)."""
+        now = _monotonic()
+        last = self._touched.get(key_id)
+        if last is not None and now - last < LAST_USED_RESOLUTION.total_seconds():
+            return False
+        if len(self._touched) >= _AUTH_CACHE_MAX:
+            self._touched.clear()
+        self._touched[key_id] = now
+        return True
 
     def get(self, raw: str | None, requested: str | None) -> tuple[Authenticated, Workspace] | None:
         """A recent authentication of this key acting in this workspace; None: ask the database."""

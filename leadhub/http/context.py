@@ -140,7 +140,7 @@ async def authenticate_request(
             auth.require_scope(authenticated.principal, scope)
             workspace = await auth.resolve_workspace(session, authenticated.principal, requested_workspace)
         cache.put(raw_key or "", requested_workspace, authenticated, workspace)
-    if authenticated.needs_touch:
+    if authenticated.needs_touch and cache.claim_touch(authenticated.principal.key_id):
         async with db.session() as session, session.begin():
             await auth.touch_api_key(session, authenticated.principal.key_id)
     principal = authenticated.principal

@@ -3,12 +3,13 @@ once and listed by prefix only; revocation is immediate."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from leadhub.auth import service as auth
 from leadhub.auth.models import ApiKey
@@ -168,6 +169,29 @@ async def test_last_used_at_is_set_after_use(client: httpx.AsyncClient, tenant: 
     created = (await client.post("/v1/keys", json={"scopes": ["contacts.read"]}, headers=tenant.headers)).json()
     assert created["last_used_at"] is None
     await client.get("/v1/contacts", headers=bearer(created["key"]))
+    listing = (await client.get("/v1/keys", headers=tenant.headers)).json()["data"]
+    assert next(k for k in listing if k["id"] == created["id"])["last_used_at"] is not None
+
+
+async def test_a_burst_of_requests_records_last_use_once(
+    client: httpx.AsyncClient, tenant: Tenant, database: Database
+) -> None:
+    """Requests arriving together all find the key's last use stale; one of them writes it, not all (they
+    would queue on the key's row)."""
+    created = (await client.post("/v1/keys", json={"scopes": ["contacts.read"]}, headers=tenant.headers)).json()
+    touches: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE API_KEYS"):
+            touches.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        answers = await asyncio.gather(*(client.get("/v1/contacts", headers=bearer(created["key"])) for _ in range(20)))
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    assert {a.status_code for a in answers} == {200}
+    assert len(touches) == 1
     listing = (await client.get("/v1/keys", headers=tenant.headers)).json()["data"]
     assert next(k for k in listing if k["id"] == created["id"])["last_used_at"] is not None
 
