@@ -77,7 +77,9 @@ async def _maintenance(db: Database) -> None:
 def create_app(settings: Settings | None = None, db: Database | None = None, *, background: bool = True) -> FastAPI:
     """The ASGI app. ``db`` defaults to one built from settings; ``background`` runs housekeeping."""
     settings = settings or Settings.from_env()
-    database = db or Database(settings.resolved_database_url)
+    database = db or Database(
+        settings.resolved_database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -230,7 +230,9 @@ def worker(
     )
 
     async def main() -> None:
-        db = Database(settings.resolved_database_url)
+        db = Database(
+            settings.resolved_database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        )
         try:
             await migrate.upgrade(db)
             stop = asyncio.Event()

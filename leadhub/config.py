@@ -38,6 +38,8 @@ def _trust_settings(env: Mapping[str, str]) -> dict[str, object]:
         "max_json_string": int,
         "body_timeout_seconds": float,
         "upload_max_bytes": int,
+        "db_pool_size": int,
+        "db_max_overflow": int,
         "keepalive_seconds": int,
         "shutdown_timeout_seconds": int,
         "log_format": str,
@@ -109,6 +111,9 @@ class Settings:
     # An import's file upload (POST /v1/imports, the web app's upload) is streamed to disk, not held in memory:
     # it may be this large; every other body stays under 10 MiB.
     upload_max_bytes: int = 2 * 1024 * 1024 * 1024
+    # PostgreSQL connections per process: kept open (pool) and extra for bursts (overflow, closed after use).
+    db_pool_size: int = 25
+    db_max_overflow: int = 5
     keepalive_seconds: int = 5
     # Graceful shutdown: in-flight requests get this long to finish after SIGTERM.
     shutdown_timeout_seconds: int = 20
