@@ -71,8 +71,8 @@ from leadhub.tasks import service as tasks
 Mode = Literal["create", "patch", "upsert"]
 T = TypeVar("T")
 
-# Fields copied as they are from input to the row.
-_PLAIN = (
+# Fields copied as they are from input to the row (public: the import's fast path applies the same rules).
+PLAIN_FIELDS = (
     "company_name",
     "title",
     "website",
@@ -90,7 +90,8 @@ _PLAIN = (
     "last_seen",
     "session_count",
 )
-_NOT_NULL = {
+# Fields a body may omit but not send as null; a tuple, so their errors come in one order in every process.
+NOT_NULL_FIELDS = (
     "status",
     "dnd",
     "is_test",
@@ -101,9 +102,9 @@ _NOT_NULL = {
     "custom_fields",
     "dnd_settings",
     "consent",
-}
-_DEFAULTS: dict[str, Any] = {"status": "new", "dnd": False, "is_test": False, "session_count": 0}
-_ADDRESS = ("line1", "line2", "city", "state", "postal_code", "country")
+)
+FIELD_DEFAULTS: dict[str, Any] = {"status": "new", "dnd": False, "is_test": False, "session_count": 0}
+ADDRESS_PARTS = ("line1", "line2", "city", "state", "postal_code", "country")
 # A concurrent insert of the same email or phone surfaces as a unique violation; re-reading then finds it.
 _RACE_RETRIES = 5
 
@@ -125,7 +126,7 @@ class _Entry:
 
 
 def to_out(c: Contact) -> ContactOut:
-    has_address = any(getattr(c, f"address_{a}") for a in _ADDRESS)
+    has_address = any(getattr(c, f"address_{a}") for a in ADDRESS_PARTS)
     return ContactOut(
         id=c.public_id,
         first_name=c.first_name,
@@ -138,7 +139,7 @@ def to_out(c: Contact) -> ContactOut:
         company_id=ids.encode(ids.COMPANY, c.company_id) if c.company_id else None,
         title=c.title,
         website=c.website,
-        address=AddressOut(**{a: getattr(c, f"address_{a}") for a in _ADDRESS}) if has_address else None,
+        address=AddressOut(**{a: getattr(c, f"address_{a}") for a in ADDRESS_PARTS}) if has_address else None,
         country=c.country,
         timezone=c.timezone,
         date_of_birth=c.date_of_birth,
@@ -414,8 +415,8 @@ def _plan(ws: Workspace, contact: Contact | None, data: ContactIn, mode: Mode) -
     """Normalize and combine the identities of ``data`` (no database work)."""
     given = data.model_fields_set
     errors: list[FieldError] = []
-    for name in given & _NOT_NULL:
-        if getattr(data, name) is None:
+    for name in NOT_NULL_FIELDS:
+        if name in given and getattr(data, name) is None:
             errors.append(FieldError(name, "not_null", "must not be null (send a value, or omit the field)", "null"))
 
     current_emails = [_Entry(e.address, e.type, e.is_primary, "") for e in contact.emails] if contact else []
@@ -495,11 +496,11 @@ async def _apply(
     else:
         await _check_owners(session, ws.id, contact.id if mode != "create" else None, new_emails, new_phones)
 
-    for name in _PLAIN:
+    for name in PLAIN_FIELDS:
         if name in given:
             setattr(contact, name, getattr(data, name))
         elif mode == "create":
-            setattr(contact, name, _DEFAULTS.get(name))
+            setattr(contact, name, FIELD_DEFAULTS.get(name))
     if data.custom_fields is not None:
         contact.custom_fields = custom
     elif mode == "create":
@@ -533,11 +534,11 @@ def _merge_objects(contact: Contact, data: ContactIn, mode: Mode) -> None:
     given = data.model_fields_set
     if mode == "create":
         contact.dnd_settings, contact.consent = {}, {}
-        for a in _ADDRESS:
+        for a in ADDRESS_PARTS:
             setattr(contact, f"address_{a}", None)
     if "address" in given:
         if data.address is None:
-            for a in _ADDRESS:
+            for a in ADDRESS_PARTS:
                 setattr(contact, f"address_{a}", None)
         else:
             for a in data.address.model_fields_set:
@@ -961,36 +962,22 @@ async def _insert_new(session: AsyncSession, contact: Contact) -> bool:
     # SQLite: every writing transaction holds the database's write lock from its BEGIN IMMEDIATE, so what
     # _read_facts saw is still true and plain inserts cannot meet a concurrent owner.
     await session.execute(insert(_CONTACTS), {column: getattr(contact, attr) for attr, column in _CONTACT_COLUMNS})
-    if emails:
-        await session.execute(
-            insert(_EMAILS),
-            [
-                {
-                    "workspace_id": ws_id,
-                    "address": e.address,
-                    "contact_id": contact_id,
-                    "type": e.type,
-                    "is_primary": e.is_primary,
-                    "position": e.position,
-                }
-                for e in emails
-            ],
-        )
-    if phones:
-        await session.execute(
-            insert(_PHONES),
-            [
-                {
-                    "workspace_id": ws_id,
-                    "number": p.number,
-                    "contact_id": contact_id,
-                    "type": p.type,
-                    "is_primary": p.is_primary,
-                    "position": p.position,
-                }
-                for p in phones
-            ],
-        )
+    for table, column, rows in ((_EMAILS, "address", emails), (_PHONES, "number", phones)):
+        if rows:
+            await session.execute(
+                insert(table),
+                [
+                    {
+                        "workspace_id": ws_id,
+                        column: getattr(r, column),
+                        "contact_id": contact_id,
+                        "type": r.type,
+                        "is_primary": r.is_primary,
+                        "position": r.position,
+                    }
+                    for r in rows
+                ],
+            )
     if tags:
         await session.execute(
             insert(_TAGS),

@@ -40,6 +40,7 @@ from leadhub.contacts.dedupe_models import MatchKey
 from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
 from leadhub.contacts.names import join_parts, name_from_email, split_name
 from leadhub.contacts.schemas import ContactIn
+from leadhub.contacts.service import ADDRESS_PARTS, FIELD_DEFAULTS, NOT_NULL_FIELDS, PLAIN_FIELDS
 from leadhub.core import clock, ids
 from leadhub.core.errors import FieldError
 from leadhub.core.validation import ValidationFailure, kind_of, normalize_phone
@@ -53,39 +54,6 @@ from leadhub.imports.models import ImportRow
 from leadhub.privacy import suppression
 from leadhub.privacy.models import Suppression
 
-# The service's create rules, mirrored (tests/imports/test_fast_path.py compares both paths row for row).
-_PLAIN = (
-    "company_name",
-    "title",
-    "website",
-    "country",
-    "timezone",
-    "date_of_birth",
-    "source",
-    "status",
-    "dnd",
-    "is_test",
-    "user_knowledge",
-    "notes",
-    "assigned_to",
-    "first_seen",
-    "last_seen",
-    "session_count",
-)
-_NOT_NULL = (
-    "status",
-    "dnd",
-    "is_test",
-    "session_count",
-    "emails",
-    "phones",
-    "tags",
-    "custom_fields",
-    "dnd_settings",
-    "consent",
-)
-_DEFAULTS: dict[str, Any] = {"status": "new", "dnd": False, "is_test": False, "session_count": 0}
-_ADDRESS = ("line1", "line2", "city", "state", "postal_code", "country")
 _IN = 5000  # values per IN (...) list (SQLite allows 32,766 parameters)
 
 
@@ -183,7 +151,7 @@ def prepare_row(
         return Prepared(row, "failed", issues=_failure(row, pydantic_errors(exc.errors()), origin))
     given = data.model_fields_set
     errors: list[FieldError] = []
-    for name in _NOT_NULL:
+    for name in NOT_NULL_FIELDS:
         if name in given and getattr(data, name) is None:
             errors.append(FieldError(name, "not_null", "must not be null (send a value, or omit the field)", "null"))
 
@@ -241,11 +209,11 @@ def _build(
     now = clock.now()
     key = ids.new_uuid()
     c: dict[str, Any] = {"id": key, "created_at": now, "updated_at": now}
-    for name in _PLAIN:
-        c[name] = getattr(data, name) if name in given else _DEFAULTS.get(name)
+    for name in PLAIN_FIELDS:
+        c[name] = getattr(data, name) if name in given else FIELD_DEFAULTS.get(name)
     c["custom_fields"] = custom if data.custom_fields is not None else {}
     c["dnd_settings"], c["consent"] = {}, {}
-    for a in _ADDRESS:
+    for a in ADDRESS_PARTS:
         c[f"address_{a}"] = None
     if "address" in given and data.address is not None:
         for a in data.address.model_fields_set:
@@ -337,7 +305,7 @@ def _snapshot(
 ) -> dict[str, Any]:
     """contacts.service.snapshot of this state: the native JSON events carry (``ContactOut`` dumped in
     JSON mode), built directly: a model per row cost more than the rest of the row."""
-    address = {a: c[f"address_{a}"] for a in _ADDRESS}
+    address = {a: c[f"address_{a}"] for a in ADDRESS_PARTS}
     born = c["date_of_birth"]
     return {
         "id": ids.encode(ids.CONTACT, c["id"]),
@@ -444,7 +412,7 @@ def merge_row(
             errors.append(FieldError(path, exc.rule, exc.message, "string"))
     if errors:  # upsert's match normalizes the phones first and stops there
         return _failure(row.row, errors, origin)
-    for name in _NOT_NULL:
+    for name in NOT_NULL_FIELDS:
         if name in given and getattr(data, name) is None:
             errors.append(FieldError(name, "not_null", "must not be null (send a value, or omit the field)", "null"))
     emails: list[tuple[str, str, bool, str]] | None = None
@@ -479,14 +447,14 @@ def merge_row(
         return _failure(row.row, errors, origin)
 
     before = _snapshot(c, root.email_rows, root.phone_rows, root.tags, root.company)
-    for name in _PLAIN:
+    for name in PLAIN_FIELDS:
         if name in given:
             c[name] = getattr(data, name)
     if data.custom_fields is not None:
         c["custom_fields"] = custom
     if "address" in given:
         if data.address is None:
-            for a in _ADDRESS:
+            for a in ADDRESS_PARTS:
                 c[f"address_{a}"] = None
         else:
             for a in data.address.model_fields_set:
