@@ -7,8 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from leadhub.auth.models import ApiKey, Workspace
 from leadhub.core import ids
+from leadhub.core.validation import TRIMMED_NOT_BLANK
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), TRIMMED_NOT_BLANK]
 
 
 class ApiKeyCreate(BaseModel):

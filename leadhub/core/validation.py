@@ -343,3 +343,17 @@ Country = Annotated[str, AfterValidator(_pydantic(normalize_country))]
 TimeZone = Annotated[str, AfterValidator(_pydantic(normalize_timezone))]
 FlexibleDate = Annotated[date, BeforeValidator(_pydantic(parse_date))]
 UtcDateTime = Annotated[datetime, AfterValidator(to_utc)]
+
+
+def _trimmed_not_blank(value: str) -> str:
+    trimmed = value.strip()
+    if not trimmed:
+        raise PydanticCustomError("string_too_short", "String should have at least 1 character", {"min_length": 1})
+    return trimmed
+
+
+# Surrounding whitespace removed *after* the length limits were checked on the value as sent (as the OpenAPI
+# document states them), then refused when nothing is left: ``Annotated[str, StringConstraints(min_length=1,
+# max_length=N), TRIMMED_NOT_BLANK]``. (``strip_whitespace=True`` strips first, so a value over the documented
+# maximum that ends in whitespace would be accepted.)
+TRIMMED_NOT_BLANK = AfterValidator(_trimmed_not_blank)
