@@ -613,13 +613,8 @@ class _Raced(Exception):
         self.conflict = conflict
 
 
-async def _create_row(session: AsyncSession, ws: Workspace, actor: Actor, data: ContactIn) -> Contact:
-    now = clock.now()
-    contact = Contact(workspace_id=ws.id, id=ids.new_uuid(), created_at=now, updated_at=now)
-    await _apply(session, ws, contact, data, "create")
-    session.add(contact)
-    await session.flush()
-    await match_index.refresh_keys(session, contact)
+def _record_created(session: AsyncSession, ws: Workspace, actor: Actor, contact: Contact) -> None:
+    """Queue the ``contact.created`` event of a new contact, its snapshot as payload."""
     events.record(
         session,
         ws.id,
@@ -630,6 +625,16 @@ async def _create_row(session: AsyncSession, ws: Workspace, actor: Actor, data: 
         contact_id=contact.id,
         payload=snapshot(contact),
     )
+
+
+async def _create_row(session: AsyncSession, ws: Workspace, actor: Actor, data: ContactIn) -> Contact:
+    now = clock.now()
+    contact = Contact(workspace_id=ws.id, id=ids.new_uuid(), created_at=now, updated_at=now)
+    await _apply(session, ws, contact, data, "create")
+    session.add(contact)
+    await session.flush()
+    await match_index.refresh_keys(session, contact)
+    _record_created(session, ws, actor, contact)
     return contact
 
 
@@ -872,16 +877,7 @@ async def _create_new(
             raise Conflict("email", "", detail="an email or phone of this contact was taken concurrently")
         return None
     _attach(session, contact)
-    events.record(
-        session,
-        ws.id,
-        actor,
-        "contact.created",
-        resource_type="contact",
-        resource_id=contact.id,
-        contact_id=contact.id,
-        payload=snapshot(contact),
-    )
+    _record_created(session, ws, actor, contact)
     return contact, facts.dedupe_on_ingest
 
 
@@ -1175,16 +1171,7 @@ async def _batch_create(
             sql_delete(_CONTACTS).where(_CONTACTS.c.workspace_id == contact.workspace_id, _CONTACTS.c.id == contact.id)
         )
         return None
-    events.record(
-        session,
-        ws.id,
-        actor,
-        "contact.created",
-        resource_type="contact",
-        resource_id=contact.id,
-        contact_id=contact.id,
-        payload=snapshot(contact),
-    )
+    _record_created(session, ws, actor, contact)
     return contact
 
 
