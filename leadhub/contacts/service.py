@@ -466,26 +466,11 @@ async def _apply(
     emails, phones, errors = plan.emails, plan.phones, plan.errors
 
     custom = dict(contact.custom_fields or {})
-    if data.custom_fields and facts is not None and not facts.typed_custom_fields:
-        for key, value in data.custom_fields.items():
-            if value is None:
-                custom.pop(key, None)
-            else:
-                custom[key] = value
-    elif data.custom_fields:
-        definitions = await custom_fields.definitions_by_key(session, ws.id)
-        for key, value in data.custom_fields.items():
-            if value is None:
-                custom.pop(key, None)
-                continue
-            definition = definitions.get(key)
-            if definition is None:
-                custom[key] = value
-                continue
-            try:
-                custom[key] = custom_fields.coerce_value(definition, value)
-            except ValidationFailure as exc:
-                errors.append(FieldError(f"custom_fields.{key}", exc.rule, exc.message, kind_of(value)))
+    if data.custom_fields:
+        # The facts read already says whether the workspace defines any custom field (none: nothing to coerce).
+        typed = facts is None or facts.typed_custom_fields
+        definitions = await custom_fields.definitions_by_key(session, ws.id) if typed else {}
+        custom_fields.apply_values(custom, data.custom_fields, definitions, errors)
     if errors:
         raise Invalid(errors)
     company_key = await companies.reference(session, ws.id, data.company_id, "company_id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadhub.auth.principal import Actor
 from leadhub.core import clock, ids
 from leadhub.core.errors import Conflict, FieldError, Invalid, NotFound
-from leadhub.core.validation import ValidationFailure, parse_date
+from leadhub.core.validation import ValidationFailure, kind_of, parse_date
 from leadhub.custom_fields.models import CustomFieldDefinition
 from leadhub.custom_fields.schemas import CustomFieldCreate, CustomFieldOut, CustomFieldPatch
 from leadhub.events import service as events
@@ -56,6 +57,29 @@ async def definitions_by_key(session: AsyncSession, workspace_id: uuid.UUID) -> 
 
 def _forget(session: AsyncSession, workspace_id: uuid.UUID) -> None:
     session.info.get(_CACHE, {}).pop(workspace_id, None)
+
+
+def apply_values(
+    custom: dict[str, Any],
+    given: dict[str, Any],
+    definitions: Mapping[str, CustomFieldDefinition],
+    errors: list[FieldError],
+) -> None:
+    """Merge a body's ``custom_fields`` into ``custom`` key by key: null deletes a key, a defined key's value
+    is coerced to its type (a value that does not fit adds an error naming ``custom_fields.<key>``), an
+    undefined key is kept as given."""
+    for key, value in given.items():
+        if value is None:
+            custom.pop(key, None)
+            continue
+        definition = definitions.get(key)
+        if definition is None:
+            custom[key] = value
+            continue
+        try:
+            custom[key] = coerce_value(definition, value)
+        except ValidationFailure as exc:
+            errors.append(FieldError(f"custom_fields.{key}", exc.rule, exc.message, kind_of(value)))
 
 
 def coerce_value(definition: CustomFieldDefinition, value: Any) -> Any:

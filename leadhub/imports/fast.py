@@ -43,7 +43,7 @@ from leadhub.contacts.schemas import ContactIn
 from leadhub.contacts.service import ADDRESS_PARTS, FIELD_DEFAULTS, NOT_NULL_FIELDS, PLAIN_FIELDS
 from leadhub.core import clock, ids
 from leadhub.core.errors import FieldError
-from leadhub.core.validation import ValidationFailure, kind_of, normalize_phone
+from leadhub.core.validation import ValidationFailure, normalize_phone
 from leadhub.custom_fields import service as custom_fields
 from leadhub.custom_fields.models import CustomFieldDefinition
 from leadhub.db.types import UTCDateTime
@@ -176,18 +176,7 @@ def prepare_row(
 
     custom: dict[str, Any] = {}
     if data.custom_fields:
-        for key, value in data.custom_fields.items():
-            if value is None:
-                custom.pop(key, None)
-                continue
-            definition = definitions.get(key)
-            if definition is None:
-                custom[key] = value
-                continue
-            try:
-                custom[key] = custom_fields.coerce_value(definition, value)
-            except ValidationFailure as exc:
-                errors.append(FieldError(f"custom_fields.{key}", exc.rule, exc.message, kind_of(value)))
+        custom_fields.apply_values(custom, data.custom_fields, definitions, errors)
     identities = [e[0] for e in emails], [p[0] for p in phones]
     if errors:
         return Prepared(row, "check", *identities, issues=_failure(row, errors, origin), cells=cells)
@@ -431,18 +420,7 @@ def merge_row(
     c = dict(root.contact)
     custom = dict(c["custom_fields"] or {})
     if data.custom_fields:
-        for key, value in data.custom_fields.items():
-            if value is None:
-                custom.pop(key, None)
-                continue
-            definition = definitions.get(key)
-            if definition is None:
-                custom[key] = value
-                continue
-            try:
-                custom[key] = custom_fields.coerce_value(definition, value)
-            except ValidationFailure as exc:
-                errors.append(FieldError(f"custom_fields.{key}", exc.rule, exc.message, kind_of(value)))
+        custom_fields.apply_values(custom, data.custom_fields, definitions, errors)
     if errors:
         return _failure(row.row, errors, origin)
 
