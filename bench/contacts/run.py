@@ -57,7 +57,8 @@ from leadhub.webhooks import service as webhooks
 from leadhub.webhooks.schemas import EndpointIn
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-PG_DB = "leadhub_bench"
+# LEADHUB_BENCH_PG_DB lets two benchmarks run side by side on one server (each its own database).
+PG_DB = os.environ.get("LEADHUB_BENCH_PG_DB", "leadhub_bench")
 PG_DSN = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
 PG_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DB}"
 ROOT = Path(__file__).resolve().parents[2]
@@ -919,8 +920,11 @@ def main() -> None:
     parser.add_argument(
         "--import-export", action="store_true", help="only the import and export lines (with their ceilings)"
     )
+    parser.add_argument("--contacts", type=int, help="contacts stored (overrides the size's default)")
+    parser.add_argument("--import-sizes", help="comma-separated import row counts (overrides the size's default)")
     args = parser.parse_args()
     args.engines = args.engines.split(",")
+    contacts, import_sizes = args.contacts, args.import_sizes
     if args.quick:
         # Sized to finish in under 5 minutes on a 2-core machine: the import and the export run at a few
         # thousand rows/s, so they get the smallest sizes that still show their rates.
@@ -933,6 +937,11 @@ def main() -> None:
             1_000_000, 1_000_000, 15, 5, 1000, 300)  # fmt: skip
         args.import_sizes = [100_000, 1_000_000]
         args.export_runs = args.runs
+    if contacts:
+        args.contacts = contacts
+    if import_sizes:
+        args.import_sizes = [int(n) for n in import_sizes.split(",")]
+        args.rows = max(args.import_sizes)
     began = time.perf_counter()
     results: dict[str, Any] = {"machine": machine(), "args": {k: v for k, v in vars(args).items()}}
     with contextlib.suppress(Exception):
