@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.auth.models import Workspace
@@ -29,6 +29,8 @@ from leadhub.core.pagination import Page, PageRequest
 from leadhub.custom_fields import service as custom_fields
 from leadhub.db.engine import Database
 from leadhub.deals import service as deals
+from leadhub.exports import contacts_csv
+from leadhub.exports.contacts_csv import cell as _cell
 
 Resource = Literal["contacts", "companies", "deals"]
 Format = Literal["csv", "jsonl"]
@@ -57,16 +59,6 @@ def contact_columns(keys: Sequence[str]) -> list[str]:
     return plain + [f"address.{a}" for a in _ADDRESS] + [f"custom_fields.{k}" for k in keys]
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
-    return str(value)
-
-
 def flatten_contact(out: dict[str, Any]) -> dict[str, str]:
     row = {k: _cell(v) for k, v in out.items() if k not in ("emails", "phones", "tags", "address", "custom_fields")}
     emails = sorted(out["emails"], key=lambda e: not e["primary"])
@@ -89,49 +81,67 @@ def _time(value: Any) -> str | None:
 _CONTACT_FIELDS = [c for c in Contact.__table__.columns if c.name != "search_text"]
 
 
+async def _filtered(session: AsyncSession, ws: Workspace, filters: contacts.ContactFilters) -> Select[Any]:
+    """The listing's filtered statement (with its custom-field definitions and, on SQLite, the FTS narrowing)."""
+    definitions = await custom_fields.definitions_by_key(session, ws.id) if filters.custom_fields else {}
+    indexed = bool(filters.q) and await listing._narrowed_by_index(session, listing.needle_of(filters.q))
+    return listing._filtered(ws, filters, definitions, indexed)
+
+
+async def _contact_range(
+    session: AsyncSession,
+    ws: Workspace,
+    filters: contacts.ContactFilters,
+    after: contacts_csv.Key | None,
+    lower: contacts_csv.Key | None,
+    limit: int | None,
+) -> list[Any]:
+    """The plain rows after ``after`` (down to ``lower`` included, at most ``limit``), newest first, with
+    their emails, phones and tags attached as native JSON (``_contact_json``)."""
+    stmt = (await _filtered(session, ws, filters)).with_only_columns(*_CONTACT_FIELDS)
+    stmt = stmt.where(*contacts_csv.keyset(after, lower)).order_by(Contact.created_at.desc(), Contact.id.desc())
+    rows = (await session.execute(stmt.limit(limit) if limit else stmt)).mappings().all()
+    if not rows:
+        return []
+    keys = [r["id"] for r in rows]
+    emails: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    phones: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    tags: dict[uuid.UUID, list[str]] = {}
+    for owner, address, kind, primary in await session.execute(
+        select(ContactEmail.contact_id, ContactEmail.address, ContactEmail.type, ContactEmail.is_primary)
+        .where(ContactEmail.workspace_id == ws.id, ContactEmail.contact_id.in_(keys))
+        .order_by(ContactEmail.contact_id, ContactEmail.position)
+    ):
+        emails.setdefault(owner, []).append({"address": address, "type": kind, "primary": primary})
+    for owner, number, kind, primary in await session.execute(
+        select(ContactPhone.contact_id, ContactPhone.number, ContactPhone.type, ContactPhone.is_primary)
+        .where(ContactPhone.workspace_id == ws.id, ContactPhone.contact_id.in_(keys))
+        .order_by(ContactPhone.contact_id, ContactPhone.position)
+    ):
+        phones.setdefault(owner, []).append({"number": number, "type": kind, "primary": primary})
+    for owner, tag in await session.execute(
+        select(ContactTag.contact_id, ContactTag.tag)
+        .where(ContactTag.workspace_id == ws.id, ContactTag.contact_id.in_(keys))
+        .order_by(ContactTag.contact_id, ContactTag.position)
+    ):
+        tags.setdefault(owner, []).append(tag)
+    return [(r, _contact_json(r, emails, phones, tags)) for r in rows]
+
+
 async def contact_batches(db: Database, ws: Workspace, filters: contacts.ContactFilters) -> AsyncIterator[list[Any]]:
     """The workspace's contacts matching the list filters, newest first (the listing's default order), as
     the native JSON (exactly ``contacts.to_out(c).model_dump(mode="json")``), a batch at a time."""
-    after: tuple[Any, uuid.UUID] | None = None
+    after: contacts_csv.Key | None = None
     while True:
         async with db.read_session() as session:
-            definitions = await custom_fields.definitions_by_key(session, ws.id) if filters.custom_fields else {}
-            indexed = bool(filters.q) and await listing._narrowed_by_index(session, listing.needle_of(filters.q))
-            stmt = listing._filtered(ws, filters, definitions, indexed).with_only_columns(*_CONTACT_FIELDS)
-            if after is not None:
-                stmt = stmt.where(
-                    or_(Contact.created_at < after[0], and_(Contact.created_at == after[0], Contact.id < after[1]))
-                )
-            stmt = stmt.order_by(Contact.created_at.desc(), Contact.id.desc()).limit(CONTACT_BATCH)
-            rows = (await session.execute(stmt)).mappings().all()
-            if not rows:
-                return
-            keys = [r["id"] for r in rows]
-            emails: dict[uuid.UUID, list[dict[str, Any]]] = {}
-            phones: dict[uuid.UUID, list[dict[str, Any]]] = {}
-            tags: dict[uuid.UUID, list[str]] = {}
-            for owner, address, kind, primary in await session.execute(
-                select(ContactEmail.contact_id, ContactEmail.address, ContactEmail.type, ContactEmail.is_primary)
-                .where(ContactEmail.workspace_id == ws.id, ContactEmail.contact_id.in_(keys))
-                .order_by(ContactEmail.contact_id, ContactEmail.position)
-            ):
-                emails.setdefault(owner, []).append({"address": address, "type": kind, "primary": primary})
-            for owner, number, kind, primary in await session.execute(
-                select(ContactPhone.contact_id, ContactPhone.number, ContactPhone.type, ContactPhone.is_primary)
-                .where(ContactPhone.workspace_id == ws.id, ContactPhone.contact_id.in_(keys))
-                .order_by(ContactPhone.contact_id, ContactPhone.position)
-            ):
-                phones.setdefault(owner, []).append({"number": number, "type": kind, "primary": primary})
-            for owner, tag in await session.execute(
-                select(ContactTag.contact_id, ContactTag.tag)
-                .where(ContactTag.workspace_id == ws.id, ContactTag.contact_id.in_(keys))
-                .order_by(ContactTag.contact_id, ContactTag.position)
-            ):
-                tags.setdefault(owner, []).append(tag)
-        yield [_contact_json(r, emails, phones, tags) for r in rows]
-        if len(rows) < CONTACT_BATCH:
+            found = await _contact_range(session, ws, filters, after, None, CONTACT_BATCH)
+        if not found:
             return
-        after = (rows[-1]["created_at"], rows[-1]["id"])
+        yield [out for _, out in found]
+        if len(found) < CONTACT_BATCH:
+            return
+        last = found[-1][0]
+        after = (last["created_at"], last["id"])
 
 
 def _contact_json(
@@ -187,17 +197,26 @@ async def _stream_contacts(
         return
     async with db.read_session() as session:
         columns = contact_columns(await custom_field_keys(session, ws.id))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
     keys = [c[len("custom_fields.") :] for c in columns if c.startswith("custom_fields.")]
-    async for batch in contact_batches(db, ws, filters):
-        writer.writerows([_csv_row(out, keys) for out in batch])
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-    if buffer.tell():  # the header of an export with no rows
-        yield buffer.getvalue().encode()
+    header = io.StringIO()
+    csv.writer(header).writerow(columns)
+    yield header.getvalue().encode()
+
+    async def filtered(session: AsyncSession) -> Select[Any]:
+        return await _filtered(session, ws, filters)
+
+    async def reference(session: AsyncSession, after: contacts_csv.Key | None, lower: contacts_csv.Key | None) -> bytes:
+        return _reference_csv([out for _, out in await _contact_range(session, ws, filters, after, lower, None)], keys)
+
+    async for block in contacts_csv.batches(db, ws, keys, filtered, reference):
+        yield block
+
+
+def _reference_csv(outs: list[dict[str, Any]], keys: list[str]) -> bytes:
+    """Native JSON contacts as CSV rows, cell by cell in Python (what the fast paths must equal)."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([_csv_row(out, keys) for out in outs])
+    return buffer.getvalue().encode()
 
 
 _CSV_FIELDS = [n for n in ContactOut.model_fields if n not in ("address", "custom_fields")]

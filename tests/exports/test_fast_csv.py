@@ -1,0 +1,193 @@
+"""The contacts CSV export's fast paths (PostgreSQL COPY, SQLite tuples) give exactly the bytes of the reference
+renderer (native JSON flattened cell by cell in Python) on awkward data, with every filter, across batches, and
+inside one workspace."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from leadhub.auth.models import Workspace
+from leadhub.contacts import service as contacts
+from leadhub.db.engine import Database
+from leadhub.exports import contacts_csv
+from leadhub.exports import service as exports
+from tests.conftest import Tenant
+
+AWKWARD: list[dict[str, Any]] = [
+    {
+        "first_name": "Zoë",
+        "last_name": "O'Brien, Jr.",
+        "emails": [{"address": "zoe@example.com", "type": "work"}, {"address": "zoe@home.example", "primary": True}],
+        "phones": [{"number": "+14155550100"}, {"number": "+14155550101", "primary": True}],
+        "company_name": 'Smith "Co", Ltd',
+        "title": "",
+        "status": "qualified",
+        "tags": ["vip", "math", "ünïcode"],
+        "custom_fields": {
+            "text": 'a,b;"c"\nd\re',
+            "empty": "",
+            "int": 12,
+            "negative": -7,
+            "big": 2**70,
+            "float": 1.5,
+            "whole_float": 100.0,
+            "tiny": 1e-7,
+            "huge": 1e300,
+            "sum": 0.1 + 0.2,
+            "yes": True,
+            "no": False,
+            "none": None,
+            "nested": {"a": [1, 2, {"b": "x, y: z"}], "é": 'ü\t"q"\\'},
+            "nested_float": {"ratio": 0.25},
+            "list": ["a", 1, None, True],
+            "empty_object": {},
+            "empty_list": [],
+        },
+        "address": {"line1": "1 Main St, Apt 2", "city": "Zürich", "country": "CH"},
+        "date_of_birth": "1915-12-10",
+        "first_seen": "2024-01-02T03:04:05.123456Z",
+        "last_seen": "2024-05-01T00:00:00Z",
+        "dnd_settings": {"sms": {"status": "active", "message": 'no, thanks: "later"'}},
+        "consent": {"marketing": {"granted": True, "source": "form"}},
+        "notes": 'said "hello",\r\nthen left\n',
+        "user_knowledge": "\\.",
+    },
+    {"name": "Grace Hopper", "email": "grace@example.com", "status": "new", "custom_fields": {"int": 3}},
+    {"email": "plain@example.com", "dnd": True, "is_test": True, "source": "fair", "tags": []},
+    *[
+        {"email": f"p{n}@example.com", "status": "new" if n % 2 else "lost", "source": "fair", "custom_fields": c}
+        for n, c in enumerate([{"float": 2.0}, {"text": "日本"}, {}, {"nested": [[]]}, {"int": 0}])
+    ],
+]
+
+
+async def _seed(client: httpx.AsyncClient, tenant: Tenant, people: list[dict[str, Any]]) -> None:
+    for body in people:
+        r = await client.post("/v1/contacts", json=body, headers=tenant.headers)
+        assert r.status_code == 201, r.text
+
+
+async def _workspace(database: Database, tenant: Tenant) -> Workspace:
+    async with database.read_session() as session:
+        ws = await session.get(Workspace, tenant.ws_id)
+    assert ws is not None
+    return ws
+
+
+async def _exported(database: Database, ws: Workspace, filters: contacts.ContactFilters) -> bytes:
+    return b"".join([block async for block in exports.stream(database, ws, "contacts", "csv", filters)])
+
+
+async def _reference(database: Database, ws: Workspace, filters: contacts.ContactFilters) -> bytes:
+    """The CSV as the reference renderer writes it: every contact's native JSON, flattened in Python."""
+    async with database.read_session() as session:
+        columns = exports.contact_columns(await exports.custom_field_keys(session, ws.id))
+    keys = [c[len("custom_fields.") :] for c in columns if c.startswith("custom_fields.")]
+    header = io.StringIO()
+    csv.writer(header).writerow(columns)
+    outs = [out async for batch in exports.contact_batches(database, ws, filters) for out in batch]
+    return header.getvalue().encode() + exports._reference_csv(outs, keys)
+
+
+@pytest.mark.parametrize("batch", [2, 20_000])
+async def test_fast_csv_is_the_reference_byte_for_byte_on_awkward_data(
+    client: httpx.AsyncClient, tenant: Tenant, database: Database, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    monkeypatch.setattr(contacts_csv, "BATCH", batch)
+    await _seed(client, tenant, AWKWARD)
+    ws = await _workspace(database, tenant)
+    everything = await _exported(database, ws, contacts.ContactFilters())
+    assert everything == await _reference(database, ws, contacts.ContactFilters())
+    rows = list(csv.DictReader(io.StringIO(everything.decode(), newline="")))
+    assert len(rows) == len(AWKWARD)
+    zoe = next(row for row in rows if row["first_name"] == "Zoë")
+    assert zoe["custom_fields.text"] == 'a,b;"c"\nd\re' and zoe["custom_fields.tiny"] == "1e-07"
+    assert zoe["custom_fields.whole_float"] == "100.0" and zoe["custom_fields.big"] == str(2**70)
+    assert zoe["notes"] == 'said "hello",\r\nthen left' and zoe["emails"] == "zoe@home.example;zoe@example.com"
+    assert zoe["custom_fields.nested"] == '{"a":[1,2,{"b":"x, y: z"}],"é":"ü\\t\\"q\\"\\\\"}'
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        contacts.ContactFilters(status=["new", "lost"]),
+        contacts.ContactFilters(source="fair", status=["lost"]),
+        contacts.ContactFilters(tags=["vip", "math"]),
+        contacts.ContactFilters(email="grace@example.com"),
+        contacts.ContactFilters(phone="+14155550101"),
+        contacts.ContactFilters(custom_fields={"int": "3"}),
+        contacts.ContactFilters(q="o'brien"),
+        contacts.ContactFilters(q="example"),
+        contacts.ContactFilters(
+            created_after=datetime.now(UTC) - timedelta(days=1), updated_before=datetime(2100, 1, 1)
+        ),
+        contacts.ContactFilters(created_before=datetime(2000, 1, 1)),
+    ],
+)
+async def test_fast_csv_applies_every_list_filter_as_the_reference_does(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    filters: contacts.ContactFilters,
+) -> None:
+    monkeypatch.setattr(contacts_csv, "BATCH", 2)
+    await _seed(client, tenant, AWKWARD)
+    ws = await _workspace(database, tenant)
+    assert await _exported(database, ws, filters) == await _reference(database, ws, filters)
+
+
+async def test_a_batch_sql_cannot_render_exactly_goes_through_the_reference(
+    client: httpx.AsyncClient, tenant: Tenant, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Values no door writes (a float's text that is not Python's repr, a timestamp in another text form) still
+    come out as the reference renders them."""
+    monkeypatch.setattr(contacts_csv, "BATCH", 2)
+    await _seed(client, tenant, AWKWARD)
+    ws = await _workspace(database, tenant)
+    async with database.session() as session:
+        if database.is_postgres:
+            odd = """UPDATE contacts SET custom_fields = custom_fields || '{"float": 1.50, "tiny": 0.00001}'::jsonb"""
+            await session.execute(text(f"{odd} WHERE workspace_id = :ws AND name = 'Grace Hopper'"), {"ws": ws.id})
+        else:
+            odd = "UPDATE contacts SET first_seen = '2024-01-02T03:04:05'"
+            await session.execute(text(f"{odd} WHERE workspace_id = :ws AND name = 'Grace Hopper'"), {"ws": ws.id.hex})
+        await session.commit()
+    exported = await _exported(database, ws, contacts.ContactFilters())
+    assert exported == await _reference(database, ws, contacts.ContactFilters())
+    grace = next(r for r in csv.DictReader(io.StringIO(exported.decode(), newline="")) if r["name"] == "Grace Hopper")
+    if database.is_postgres:
+        assert (grace["custom_fields.float"], grace["custom_fields.tiny"]) == ("1.5", "1e-05")
+    else:
+        assert grace["first_seen"] == "2024-01-02T03:04:05Z"
+
+
+async def test_fast_csv_stays_inside_the_workspace(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, database: Database
+) -> None:
+    await _seed(client, tenant, AWKWARD[:2])
+    # The same emails, phones and tags in another workspace must not join into this one's rows.
+    await _seed(client, other_tenant, [{**AWKWARD[0], "first_name": "Other"}, AWKWARD[1], {"email": "x@example.com"}])
+    ws = await _workspace(database, tenant)
+    exported = await _exported(database, ws, contacts.ContactFilters())
+    assert exported == await _reference(database, ws, contacts.ContactFilters())
+    rows = list(csv.DictReader(io.StringIO(exported.decode(), newline="")))
+    assert sorted(r["first_name"] for r in rows) == ["Grace", "Zoë"]
+    assert all(r["emails"].count("@") <= 2 for r in rows)
+
+
+def test_ids_in_bulk_are_ids_encode() -> None:
+    import uuid
+
+    from leadhub.core import ids
+
+    keys = [uuid.UUID(int=0), uuid.UUID(int=2**128 - 1), *(uuid.uuid4() for _ in range(50))]
+    hexes = "".join("00000000" + k.hex for k in keys).encode()
+    assert [e.decode() for e in contacts_csv._encoded(hexes, b"con_")] == [ids.encode(ids.CONTACT, k) for k in keys]
