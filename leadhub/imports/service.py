@@ -640,6 +640,7 @@ async def _run_fast(
             _count(current, tally)
             current.checkpoint = tally.rows_read
         return
+    stats = await fast.statistics(db)
     async for prepared in chunks:
         if not prepared:
             continue
@@ -659,6 +660,7 @@ async def _run_fast(
             current.lease_until, current.updated_at = now + LEASE, now
             await session.flush()
             job = current
+        await fast.keep_statistics(db, stats, tally.created)
         if progress is not None:
             progress(job)
 

@@ -306,3 +306,21 @@ async def test_an_identity_taken_after_the_look_up_sends_the_chunk_to_the_servic
             )
         ]
     assert titles == ["Raced"]
+
+
+@pytest.mark.skipif(ENGINE != "postgres", reason="SQLite plans each statement as it is prepared")
+async def test_an_import_that_outgrows_the_planner_statistics_refreshes_them(tenant: Tenant) -> None:
+    """The foreign-key checks of a chunk's emails, phones and match keys are planned from the contacts
+    table's statistics: a job that has written more contacts than they count analyzes the table."""
+    from sqlalchemy import text
+
+    stats = fast_path.Statistics(known=-1)
+    await fast_path.keep_statistics(tenant.db, stats, fast_path.ANALYZE_MIN_ROWS - 1)
+    assert stats.known == -1  # fewer than the minimum written: nothing analyzed yet
+    async with tenant.db.read_session() as session:
+        stored = await session.scalar(select(func.count()).select_from(Contact))
+    await fast_path.keep_statistics(tenant.db, stats, 1)
+    async with tenant.db.read_session() as session:
+        reltuples = await session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = 'contacts'::regclass"))
+    assert stats.known == reltuples == stored
+    assert stats.written == 0
