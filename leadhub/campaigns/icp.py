@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from leadhub.core.validation import ValidationFailure, normalize_country
+from leadhub.core.validation import TRIMMED_NOT_BLANK, ValidationFailure, normalize_country
 
 Kind = Literal["text", "number", "list", "bool"]
 Op = Literal["equals", "one_of", "contains", "range", "exists"]
@@ -57,8 +57,9 @@ MAX_CRITERIA = 50
 MAX_VALUES = 100
 
 Scalar = str | int | float | bool
-Slug = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.-]{1,60}$")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# The pattern admits no surrounding whitespace, so there is nothing to trim.
+Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,60}$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200), TRIMMED_NOT_BLANK]
 FieldName = Literal[
     "company.industry",
     "company.sub_industry",

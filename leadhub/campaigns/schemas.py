@@ -10,21 +10,22 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from leadhub.campaigns.icp import MAX_CRITERIA, Criterion, Disqualifier
 from leadhub.contacts.schemas import MAX_TEXT, CustomValue
-from leadhub.core.validation import reject_nul
+from leadhub.core.validation import PADDED_WORD, TRIMMED, TRIMMED_NOT_BLANK, reject_nul
 
 CampaignStatus = Literal["draft", "active", "paused", "archived"]
 ProspectState = Literal["queued", "in_progress", "contacted", "replied", "meeting_booked", "disqualified"]
 Outcome = Literal["contacted", "replied", "meeting_booked", "disqualified", "released"]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048, pattern=r"^\S+$")]
-LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
-Agent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
+Short = Annotated[str, StringConstraints(max_length=200), TRIMMED]
+Url = Annotated[str, StringConstraints(max_length=2048, pattern=PADDED_WORD), TRIMMED]
+LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT), TRIMMED]
+Agent = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]+$"), TRIMMED_NOT_BLANK]
+DataKey = Annotated[str, StringConstraints(max_length=100), TRIMMED]
 MAX_DATA_KEYS = 200
 DEFAULT_CLAIM_TTL = 900
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     @field_validator("*")
     @classmethod
@@ -42,7 +43,7 @@ class CampaignIn(_In):
     """A campaign and its ideal customer profile. Changing ``criteria`` or ``disqualifiers`` re-scores
     every prospect of the campaign."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200), TRIMMED_NOT_BLANK] | None = None
     description: LongText | None = None
     status: CampaignStatus | None = None
     criteria: Annotated[list[Criterion], Field(max_length=MAX_CRITERIA)] | None = None
@@ -84,20 +85,20 @@ class LeadContact(_In):
     """The person. ``name`` alone is split into parts; ``country`` may be a name or a code; ``phone`` may
     be national (read in the workspace's default region)."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] | None = None
+    name: Annotated[str, StringConstraints(max_length=400), TRIMMED] | None = None
     first_name: Short | None = None
     middle_name: Short | None = None
     last_name: Short | None = None
-    email: Annotated[str, StringConstraints(max_length=320)] | None = None
-    phone: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    email: Annotated[str, StringConstraints(max_length=320), TRIMMED] | None = None
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=40), TRIMMED_NOT_BLANK] | None = None
     title: Short | None = None
-    country: Annotated[str, StringConstraints(max_length=100)] | None = None
-    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    country: Annotated[str, StringConstraints(max_length=100), TRIMMED] | None = None
+    timezone: Annotated[str, StringConstraints(max_length=64), TRIMMED] | None = None
     city: Short | None = None
     state: Short | None = None
     linkedin_url: Url | None = None
-    seniority: Annotated[str, StringConstraints(max_length=100)] | None = None
-    department: Annotated[str, StringConstraints(max_length=100)] | None = None
+    seniority: Annotated[str, StringConstraints(max_length=100), TRIMMED] | None = None
+    department: Annotated[str, StringConstraints(max_length=100), TRIMMED] | None = None
     bio: LongText | None = None
     photo_url: Url | None = None
 
@@ -107,23 +108,27 @@ class LeadCompany(_In):
     with a ``type``: ``hiring`` (is_hiring, open_roles), ``growth`` (employee_growth, revenue_growth),
     ``recent_funding`` (amount, date, round)."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
-    domain: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    name: Annotated[str, StringConstraints(max_length=300), TRIMMED] | None = None
+    domain: Annotated[str, StringConstraints(max_length=2048), TRIMMED] | None = None
     website: Url | None = None
     linkedin_url: Url | None = None
     description: LongText | None = None
     industry: Short | None = None
     sub_industry: Short | None = None
     employee_count: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
-    employee_range: Annotated[str, StringConstraints(max_length=40)] | None = None
+    employee_range: Annotated[str, StringConstraints(max_length=40), TRIMMED] | None = None
     annual_revenue: Annotated[int, Field(ge=0, le=10**15)] | None = None
-    revenue_range: Annotated[str, StringConstraints(max_length=40)] | None = None
+    revenue_range: Annotated[str, StringConstraints(max_length=40), TRIMMED] | None = None
     founded_year: Annotated[int, Field(ge=1600, le=2200)] | None = None
-    funding_stage: Annotated[str, StringConstraints(max_length=60)] | None = None
-    headquarters: Annotated[str, StringConstraints(max_length=300)] | None = None
-    country: Annotated[str, StringConstraints(max_length=100)] | None = None
+    funding_stage: Annotated[str, StringConstraints(max_length=60), TRIMMED] | None = None
+    headquarters: Annotated[str, StringConstraints(max_length=300), TRIMMED] | None = None
+    country: Annotated[str, StringConstraints(max_length=100), TRIMMED] | None = None
     technologies: (
-        Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=100)]], Field(max_length=100)] | None
+        Annotated[
+            list[Annotated[str, StringConstraints(min_length=1, max_length=100), TRIMMED_NOT_BLANK]],
+            Field(max_length=100),
+        ]
+        | None
     ) = None
     signals: Annotated[list[CustomValue], Field(max_length=100)] | None = None
 
@@ -132,12 +137,12 @@ class ProspectIn(_In):
     """Add a lead to a campaign: an existing ``contact_id``, or ``contact`` data (matched by email, then
     phone, else created). Adding a contact already in the campaign updates its prospect."""
 
-    contact_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    contact_id: Annotated[str, StringConstraints(max_length=64), TRIMMED] | None = None
     contact: LeadContact | None = None
     company: LeadCompany | None = None
-    research_data: dict[Annotated[str, StringConstraints(max_length=100)], CustomValue] | None = None
-    extra_context: dict[Annotated[str, StringConstraints(max_length=100)], CustomValue] | None = None
-    custom_data: dict[Annotated[str, StringConstraints(max_length=100)], CustomValue] | None = None
+    research_data: dict[DataKey, CustomValue] | None = None
+    extra_context: dict[DataKey, CustomValue] | None = None
+    custom_data: dict[DataKey, CustomValue] | None = None
     notes: LongText | None = None
 
     _bounded_research = field_validator("research_data", "extra_context", "custom_data")(_bounded)
@@ -146,12 +151,12 @@ class ProspectIn(_In):
 class ProspectPatch(_In):
     """``research_data`` / ``extra_context`` / ``custom_data`` merge key by key (null deletes a key)."""
 
-    research_data: dict[Annotated[str, StringConstraints(max_length=100)], CustomValue | None] | None = None
-    extra_context: dict[Annotated[str, StringConstraints(max_length=100)], CustomValue | None] | None = None
-    custom_data: dict[Annotated[str, StringConstraints(max_length=100)], CustomValue | None] | None = None
+    research_data: dict[DataKey, CustomValue | None] | None = None
+    extra_context: dict[DataKey, CustomValue | None] | None = None
+    custom_data: dict[DataKey, CustomValue | None] | None = None
     notes: LongText | None = None
-    seniority: Annotated[str, StringConstraints(max_length=100)] | None = None
-    department: Annotated[str, StringConstraints(max_length=100)] | None = None
+    seniority: Annotated[str, StringConstraints(max_length=100), TRIMMED] | None = None
+    department: Annotated[str, StringConstraints(max_length=100), TRIMMED] | None = None
 
     _bounded_data = field_validator("research_data", "extra_context", "custom_data")(_bounded)
 
@@ -224,7 +229,7 @@ class OutcomeIn(_In):
     a prospect is claimed, only its claim's ``claim_token`` may report."""
 
     outcome: Outcome
-    claim_token: Annotated[str, StringConstraints(max_length=64)] | None = None
+    claim_token: Annotated[str, StringConstraints(max_length=64), TRIMMED] | None = None
     note: LongText | None = None
     meeting_at: datetime | None = None
 

@@ -11,33 +11,33 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from leadhub.companies.domains import Domain
 from leadhub.contacts.schemas import CustomValue
 from leadhub.core.money import Currency
-from leadhub.core.validation import Country, reject_nul
+from leadhub.core.validation import PADDED_WORD, TRIMMED, TRIMMED_NOT_BLANK, Country, reject_nul
 
-Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Technology = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Short = Annotated[str, StringConstraints(max_length=200), TRIMMED]
+Technology = Annotated[str, StringConstraints(min_length=1, max_length=100), TRIMMED_NOT_BLANK]
 MAX_LIST = 100
 
 
 class CompanyIn(BaseModel):
     """``domain`` may be given as a domain, a URL or an email; without it, it comes from ``website``."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300), TRIMMED_NOT_BLANK] | None = None
     domain: Domain | None = None
-    website: Annotated[str, StringConstraints(max_length=2048, pattern=r"^\S+$")] | None = None
+    website: Annotated[str, StringConstraints(max_length=2048, pattern=PADDED_WORD), TRIMMED] | None = None
     industry: Short | None = None
     sub_industry: Short | None = None
     employee_count: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
-    employee_range: Annotated[str, StringConstraints(max_length=40)] | None = None
+    employee_range: Annotated[str, StringConstraints(max_length=40), TRIMMED] | None = None
     annual_revenue: Annotated[int, Field(ge=0, le=10**15)] | None = Field(
         None, description="Whole units of revenue_currency"
     )
     revenue_currency: Currency | None = None
-    revenue_range: Annotated[str, StringConstraints(max_length=40)] | None = None
+    revenue_range: Annotated[str, StringConstraints(max_length=40), TRIMMED] | None = None
     founded_year: Annotated[int, Field(ge=1600, le=2200)] | None = None
-    funding_stage: Annotated[str, StringConstraints(max_length=60)] | None = None
-    headquarters: Annotated[str, StringConstraints(max_length=300)] | None = None
+    funding_stage: Annotated[str, StringConstraints(max_length=60), TRIMMED] | None = None
+    headquarters: Annotated[str, StringConstraints(max_length=300), TRIMMED] | None = None
     country: Country | None = None
     technologies: Annotated[list[Technology], Field(max_length=MAX_LIST)] | None = None
     signals: Annotated[list[CustomValue], Field(max_length=MAX_LIST)] | None = None

@@ -27,6 +27,7 @@ from leadhub.contacts.names import split_name
 from leadhub.contacts.schemas import ContactIn, ContactOut
 from leadhub.core.errors import Conflict, DomainError, Invalid, NotFound
 from leadhub.core.pagination import MAX_LIMIT, PageRequest
+from leadhub.core.validation import TRIMMED
 from leadhub.flows import service as flows
 from leadhub.http import errors
 from leadhub.http.context import WORKSPACE_HEADER, Ctx, authenticate_request
@@ -66,8 +67,8 @@ class MbContactIn(BaseModel):
     userKnowledge: Any = None
     custom: Any = None
     sendMessageEvents: bool | None = None
-    flowEditorName: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    flowEditorLink: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048)] | None = None
+    flowEditorName: Annotated[str, StringConstraints(max_length=200), TRIMMED] | None = None
+    flowEditorLink: Annotated[str, StringConstraints(max_length=2048), TRIMMED] | None = None
 
 
 def _blank_to_none(value: Any) -> Any:

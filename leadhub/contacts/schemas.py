@@ -10,7 +10,17 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError, to_json
 
-from leadhub.core.validation import Country, Email, FlexibleDate, TimeZone, UtcDateTime, reject_nul
+from leadhub.core.validation import (
+    PADDED_WORD,
+    TRIMMED,
+    TRIMMED_NOT_BLANK,
+    Country,
+    Email,
+    FlexibleDate,
+    TimeZone,
+    UtcDateTime,
+    reject_nul,
+)
 
 STATUSES = ("new", "contacted", "qualified", "converted", "lost", "follow_up")
 DND_CHANNELS = ("call", "email", "sms", "whatsapp", "gmb", "fb")
@@ -27,10 +37,10 @@ MAX_CUSTOM_VALUE_DEPTH = 8
 MAX_TEXT = 20_000
 
 Status = Literal["new", "contacted", "qualified", "converted", "lost", "follow_up"]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
-CustomKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Short = Annotated[str, StringConstraints(max_length=200), TRIMMED]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=100), TRIMMED_NOT_BLANK]
+LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT), TRIMMED]
+CustomKey = Annotated[str, StringConstraints(min_length=1, max_length=100), TRIMMED_NOT_BLANK]
 
 
 def _nests_deeper(value: Any, levels: int) -> bool:
@@ -69,7 +79,7 @@ def _past_date(value: date) -> date:
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     @field_validator("*")
     @classmethod
@@ -85,24 +95,24 @@ class EmailIn(_In):
 
 class PhoneIn(_In):
     # Normalized to E.164 by the service, which knows the workspace's default region.
-    number: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    number: Annotated[str, StringConstraints(min_length=1, max_length=40), TRIMMED_NOT_BLANK]
     type: Literal["mobile", "work", "home", "main", "fax", "other"] = "other"
     primary: bool = False
 
 
 class AddressIn(_In):
-    line1: Annotated[str, StringConstraints(max_length=300)] | None = None
-    line2: Annotated[str, StringConstraints(max_length=300)] | None = None
+    line1: Annotated[str, StringConstraints(max_length=300), TRIMMED] | None = None
+    line2: Annotated[str, StringConstraints(max_length=300), TRIMMED] | None = None
     city: Short | None = None
     state: Short | None = None
-    postal_code: Annotated[str, StringConstraints(max_length=40)] | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=40), TRIMMED] | None = None
     country: Country | None = None
 
 
 class DndChannel(_In):
     status: Literal["active", "inactive", "permanent"]
-    message: Annotated[str, StringConstraints(max_length=500)] | None = None
-    code: Annotated[str, StringConstraints(max_length=100)] | None = None
+    message: Annotated[str, StringConstraints(max_length=500), TRIMMED] | None = None
+    code: Annotated[str, StringConstraints(max_length=100), TRIMMED] | None = None
 
 
 class DndSettings(_In):
@@ -118,7 +128,7 @@ class ConsentEntry(_In):
     granted: bool
     source: Short | None = None
     recorded_at: datetime | None = None
-    text_version: Annotated[str, StringConstraints(max_length=100)] | None = None
+    text_version: Annotated[str, StringConstraints(max_length=100), TRIMMED] | None = None
 
 
 class ContactIn(_In):
@@ -128,15 +138,15 @@ class ContactIn(_In):
     first_name: Short | None = None
     middle_name: Short | None = None
     last_name: Short | None = None
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] | None = None
+    name: Annotated[str, StringConstraints(max_length=400), TRIMMED] | None = None
     email: Email | None = None
-    phone: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=40), TRIMMED_NOT_BLANK] | None = None
     emails: Annotated[list[EmailIn], Field(max_length=MAX_EMAILS)] | None = None
     phones: Annotated[list[PhoneIn], Field(max_length=MAX_PHONES)] | None = None
-    company_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
-    company_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    company_name: Annotated[str, StringConstraints(max_length=300), TRIMMED] | None = None
+    company_id: Annotated[str, StringConstraints(max_length=64), TRIMMED] | None = None
     title: Short | None = None
-    website: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048, pattern=r"^\S+$")] | None = None
+    website: Annotated[str, StringConstraints(max_length=2048, pattern=PADDED_WORD), TRIMMED] | None = None
     address: AddressIn | None = None
     country: Country | None = None
     timezone: TimeZone | None = None
@@ -154,7 +164,7 @@ class ContactIn(_In):
     is_test: bool | None = None
     user_knowledge: LongText | None = None
     notes: LongText | None = None
-    assigned_to: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    assigned_to: Annotated[str, StringConstraints(max_length=100), TRIMMED] | None = None
     first_seen: UtcDateTime | None = None
     last_seen: UtcDateTime | None = None
     session_count: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None

@@ -357,3 +357,18 @@ def _trimmed_not_blank(value: str) -> str:
 # max_length=N), TRIMMED_NOT_BLANK]``. (``strip_whitespace=True`` strips first, so a value over the documented
 # maximum that ends in whitespace would be accepted.)
 TRIMMED_NOT_BLANK = AfterValidator(_trimmed_not_blank)
+
+
+def _trimmed(value: str) -> str:
+    return value.strip()
+
+
+# The same for a field that may be blank: ``Annotated[str, StringConstraints(max_length=N), TRIMMED]`` checks
+# the limits (and any pattern) on the value as sent, then stores it trimmed ("   " becomes ""). Use this, never
+# ``strip_whitespace=True`` or a model's ``str_strip_whitespace``, on a field whose limits the OpenAPI states.
+TRIMMED = AfterValidator(_trimmed)
+Trimmed = Annotated[str, TRIMMED]
+
+# One word (a URL, say) that may arrive padded, as values from files and other vendors' payloads often do: the
+# documented pattern admits the padding (it is checked as sent, like the lengths), then TRIMMED drops it.
+PADDED_WORD = r"^\s*\S+\s*$"

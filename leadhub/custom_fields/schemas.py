@@ -5,13 +5,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from leadhub.core.validation import reject_nul
+from leadhub.core.validation import TRIMMED_NOT_BLANK, reject_nul
 
 FIELD_TYPES = ("text", "number", "date", "boolean", "select", "multiselect")
 FieldType = Literal["text", "number", "date", "boolean", "select", "multiselect"]
-Key = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Option = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# The pattern admits no surrounding whitespace, so there is nothing to trim.
+Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200), TRIMMED_NOT_BLANK]
+Option = Annotated[str, StringConstraints(min_length=1, max_length=200), TRIMMED_NOT_BLANK]
 
 
 class _In(BaseModel):

@@ -11,11 +11,11 @@ from pydantic_core import PydanticCustomError
 
 from leadhub.contacts.schemas import MAX_CUSTOM_FIELDS, CustomKey, CustomValue
 from leadhub.core.money import Currency
-from leadhub.core.validation import FlexibleDate, reject_nul
+from leadhub.core.validation import TRIMMED, TRIMMED_NOT_BLANK, FlexibleDate, Trimmed, reject_nul
 
 STATUSES = ("active", "inactive", "converted", "lost")
 Status = Literal["active", "inactive", "converted", "lost"]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Short = Annotated[str, StringConstraints(max_length=200), TRIMMED]
 
 
 def _amount(value: Any) -> Any:
@@ -26,27 +26,27 @@ def _amount(value: Any) -> Any:
     return str(value)
 
 
-Amount = Annotated[str, BeforeValidator(_amount), StringConstraints(max_length=40)]
+Amount = Annotated[str, BeforeValidator(_amount), StringConstraints(max_length=40), TRIMMED]
 
 
 class DealIn(BaseModel):
     """A deal as a door hands it to the service; absent fields stay on update."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300), TRIMMED_NOT_BLANK] | None = None
     source: Short | None = None
-    company_id: str | None = Field(None, description="`cmp_…` or the company's UUID")
-    contact_id: str | None = Field(None, description="`con_…` or the contact's UUID")
+    company_id: Trimmed | None = Field(None, description="`cmp_…` or the company's UUID")
+    contact_id: Trimmed | None = Field(None, description="`con_…` or the contact's UUID")
     value: Amount | None = Field(None, description='Decimal string, e.g. "75000.00"')
     currency: Currency | None = Field(None, description="ISO 4217; default USD")
-    pipeline_id: str | None = Field(None, description="`pipe_…`; default: the workspace's default pipeline")
-    stage: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)] | None = None
+    pipeline_id: Trimmed | None = Field(None, description="`pipe_…`; default: the workspace's default pipeline")
+    stage: Annotated[str, StringConstraints(min_length=1, max_length=60), TRIMMED_NOT_BLANK] | None = None
     probability: Annotated[int, Field(ge=0, le=100)] | None = Field(None, description="Default: the stage's")
     status: Status | None = None
     expected_close_date: FlexibleDate | None = None
-    owner: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    notes: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+    owner: Annotated[str, StringConstraints(max_length=100), TRIMMED] | None = None
+    notes: Annotated[str, StringConstraints(max_length=20_000), TRIMMED] | None = None
     custom_fields: dict[CustomKey, CustomValue | None] | None = Field(
         None, description="Merged key by key; null deletes a key"
     )

@@ -7,16 +7,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from leadhub.core.validation import reject_nul
+from leadhub.core.validation import TRIMMED_NOT_BLANK, reject_nul
 
-StageKey = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,59}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# The pattern admits no surrounding whitespace, so there is nothing to trim.
+StageKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,59}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), TRIMMED_NOT_BLANK]
 StageKind = Literal["open", "won", "lost"]
 MAX_STAGES = 50
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     @field_validator("*")
     @classmethod

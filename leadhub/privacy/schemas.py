@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from leadhub.contacts.schemas import ContactOut
+from leadhub.core.validation import TRIMMED
 from leadhub.events.schemas import EventOut
 from leadhub.webhooks.schemas import DeliveryOut
 
@@ -64,7 +65,7 @@ class SuppressionList(BaseModel):
 class UnsubscribeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+    source: Annotated[str, StringConstraints(max_length=200), TRIMMED] | None = Field(
         None, description="Where the request came from (link, form, phone call, ...)"
     )
     text_version: Annotated[str, StringConstraints(max_length=100)] | None = None

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from leadhub.contacts.schemas import MAX_CUSTOM_FIELDS, CustomKey, CustomValue
-from leadhub.core.validation import UtcDateTime, reject_nul
+from leadhub.core.validation import TRIMMED, TRIMMED_NOT_BLANK, Trimmed, UtcDateTime, reject_nul
 
 STATUSES = ("pending", "completed")
 Status = Literal["pending", "completed"]
@@ -17,15 +17,15 @@ Status = Literal["pending", "completed"]
 class TaskIn(BaseModel):
     """A task as a door hands it to the service; absent fields stay on update."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
-    description: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+    title: Annotated[str, StringConstraints(min_length=1, max_length=300), TRIMMED_NOT_BLANK] | None = None
+    description: Annotated[str, StringConstraints(max_length=20_000), TRIMMED] | None = None
     due_at: UtcDateTime | None = Field(None, description="When it is due (ISO 8601; no offset means UTC)")
     status: Status | None = None
-    assignee: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    deal_id: str | None = Field(None, description="`deal_…` or the deal's UUID")
-    contact_id: str | None = Field(None, description="`con_…` or the contact's UUID")
+    assignee: Annotated[str, StringConstraints(max_length=100), TRIMMED] | None = None
+    deal_id: Trimmed | None = Field(None, description="`deal_…` or the deal's UUID")
+    contact_id: Trimmed | None = Field(None, description="`con_…` or the contact's UUID")
     custom_fields: dict[CustomKey, CustomValue | None] | None = Field(
         None, description="Merged key by key; null deletes a key"
     )

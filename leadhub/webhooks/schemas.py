@@ -7,15 +7,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from leadhub.core.validation import TRIMMED, TRIMMED_NOT_BLANK
+
+# The pattern admits no surrounding whitespace, so there is nothing to trim.
 EventPattern = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, max_length=64, pattern=r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$"
-    ),
+    str, StringConstraints(max_length=64, pattern=r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$")
 ]
-FlowName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+FlowName = Annotated[str, StringConstraints(min_length=1, max_length=200), TRIMMED_NOT_BLANK]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2048), TRIMMED_NOT_BLANK]
+Description = Annotated[str, StringConstraints(max_length=500), TRIMMED]
 EventTypes = Annotated[
     list[EventPattern],
     Field(min_length=1, max_length=50, description="Exact types, prefixes like `contact.*`, or `*` for all"),
