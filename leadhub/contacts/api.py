@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from leadhub.contacts import service
+from leadhub.contacts import listing, lookup, service
 from leadhub.contacts.schemas import (
     BatchIn,
     BatchOut,
@@ -38,6 +38,11 @@ Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous 
 
 def _json(content: object, status: int = 200) -> Response:
     return Response(serialize(content), status_code=status, media_type="application/json")
+
+
+def _plain(content: dict[str, Any]) -> Response:
+    # The read routes build ContactOut's JSON from plain rows (leadhub.contacts.listing.out_json).
+    return Response(listing.out_json(content), media_type="application/json")
 
 
 @router.post("", status_code=201, response_model=ContactOut, summary="Create a contact")
@@ -105,12 +110,8 @@ async def list_contacts(
     if errors:
         raise Invalid(errors)
     async with ctx.read() as session:
-        page = await service.list_contacts(session, ctx.workspace, filters, PageRequest(limit, cursor), sort)
-        return _json(
-            ContactList(
-                data=[service.to_out(c) for c in page.items], next_cursor=page.next_cursor, has_more=page.has_more
-            )
-        )
+        page = await listing.contact_page(session, ctx.workspace, filters, PageRequest(limit, cursor), sort)
+    return _plain(page)
 
 
 @router.post(
@@ -150,18 +151,19 @@ async def lookup_contact(ctx: Ctx = Depends(read), email: str | None = None, pho
         raise Invalid([FieldError("email", "one_of", "give exactly one of email or phone", "null")])
     async with ctx.read() as session:
         if email is not None:
-            contact = await service.find_by_email(session, ctx.workspace, email)
+            found = await lookup.out_by_email(session, ctx.workspace, email)
         else:
-            contact = await service.find_by_phone(session, ctx.workspace, phone or "")
-        if contact is None:
-            raise NotFound("contact")
-        return _json(service.to_out(contact))
+            found = await lookup.out_by_phone(session, ctx.workspace, phone or "")
+    if found is None:
+        raise NotFound("contact")
+    return _plain(found)
 
 
 @router.get("/{contact_id}", response_model=ContactOut, summary="Get a contact")
 async def get_contact(contact_id: str, ctx: Ctx = Depends(read)) -> Response:
     async with ctx.read() as session:
-        return _json(service.to_out(await service.get(session, ctx.workspace, contact_id)))
+        found = await lookup.out_by_id(session, ctx.workspace, contact_id)
+    return _plain(found)
 
 
 @router.patch("/{contact_id}", response_model=ContactOut, summary="Update some fields of a contact")

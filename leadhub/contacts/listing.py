@@ -1,5 +1,9 @@
 """Listing contacts: filters, search and stable cursor paging (one query per page; on SQLite a ``q`` of three
-characters or more first asks the FTS5 index which contacts can match)."""
+characters or more first asks the FTS5 index which contacts can match).
+
+The read routes answer from plain rows (``contact_page``, ``contact_rows``, ``out_json``): one statement
+brings the contacts with their emails, phones and tags aggregated as JSON, and the native JSON is built as
+dicts and written by orjson, without ORM objects or pydantic models (exactly ``to_out(c)``'s JSON)."""
 
 from __future__ import annotations
 
@@ -8,14 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, exists, func, literal_column, or_, select, text
+import orjson
+from sqlalchemy import ColumnElement, Integer, Select, Text, and_, exists, func, literal_column, or_, select, text
+from sqlalchemy import cast as sql_cast
 from sqlalchemy import column as sql_column
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from leadhub.auth.models import Workspace
 from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, ContactTag
+from leadhub.contacts.schemas import ContactList, ContactOut
+from leadhub.core import ids
 from leadhub.core.errors import FieldError, Invalid
 from leadhub.core.pagination import Page, PageRequest, decode_cursor, encode_cursor
 from leadhub.custom_fields import service as custom_fields
@@ -183,22 +192,31 @@ def _filtered(
     return stmt
 
 
-async def list_contacts(
-    session: AsyncSession, ws: Workspace, filters: ContactFilters, page: PageRequest, sort: str = "-created_at"
-) -> Page[Contact]:
-    """One page in a stable order (the sort column, then id); the cursor continues after the last row."""
-    if sort not in SORTS:
-        raise Invalid([FieldError("sort", "enum", f"must be one of: {', '.join(SORTS)}", "string")])
+@dataclass
+class _PageQuery:
+    """A page's contacts (filters and cursor applied) and the order to read them in."""
+
+    where: Select[Contact]
+    column: str  # created_at or updated_at, then id
+    descending: bool
+    limit: int
+
+    def order(self, column: Any, key: Any) -> tuple[Any, Any]:
+        return (column.desc(), key.desc()) if self.descending else (column.asc(), key.asc())
+
+
+def _page_query(
+    ws: Workspace,
+    filters: ContactFilters,
+    page: PageRequest,
+    sort: str,
+    definitions: dict[str, Any],
+    indexed: bool,
+    rare_tag: str | None,
+) -> _PageQuery:
     descending = sort.startswith("-")
-    column = Contact.updated_at if sort.lstrip("-") == "updated_at" else Contact.created_at
-    definitions = await custom_fields.definitions_by_key(session, ws.id) if filters.custom_fields else {}
-    if filters.q and session.get_bind().dialect.name == "postgresql":
-        # A prepared statement turns generic after five runs: one plan for every needle, either the trigram
-        # index (half a second for a needle in 2% of a million contacts) or the ordered walk (seconds for a
-        # rare one). Each needle's own plan picks right, for this transaction only.
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    indexed = bool(filters.q) and await _narrowed_by_index(session, needle_of(filters.q))
-    rare_tag = await _rarest_tag(session, ws, filters.tags) if filters.tags else None
+    name = "updated_at" if sort.lstrip("-") == "updated_at" else "created_at"
+    column = Contact.updated_at if name == "updated_at" else Contact.created_at
     stmt = _filtered(ws, filters, definitions, indexed, rare_tag)
     after = decode_cursor(page.cursor, f"contacts:{sort}")
     if after is not None:
@@ -210,15 +228,164 @@ async def list_contacts(
             stmt = stmt.where(or_(column < at, and_(column == at, Contact.id < key)))
         else:
             stmt = stmt.where(or_(column > at, and_(column == at, Contact.id > key)))
-    order = (column.desc(), Contact.id.desc()) if descending else (column.asc(), Contact.id.asc())
+    # One row past the page tells whether more follow.
+    return _PageQuery(stmt, name, descending, page.limit + 1)
+
+
+async def _prepared(
+    session: AsyncSession, ws: Workspace, filters: ContactFilters, page: PageRequest, sort: str
+) -> _PageQuery:
+    """What a page needs to ask first (definitions, the index probe, the rarest tag), then its query."""
+    if sort not in SORTS:
+        raise Invalid([FieldError("sort", "enum", f"must be one of: {', '.join(SORTS)}", "string")])
+    definitions = await custom_fields.definitions_by_key(session, ws.id) if filters.custom_fields else {}
+    if filters.q and session.get_bind().dialect.name == "postgresql":
+        # A prepared statement turns generic after five runs: one plan for every needle, either the trigram
+        # index (half a second for a needle in 2% of a million contacts) or the ordered walk (seconds for a
+        # rare one). Each needle's own plan picks right, for this transaction only.
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    indexed = bool(filters.q) and await _narrowed_by_index(session, needle_of(filters.q))
+    rare_tag = await _rarest_tag(session, ws, filters.tags) if filters.tags else None
+    return _page_query(ws, filters, page, sort, definitions, indexed, rare_tag)
+
+
+def _next_cursor(sort: str, at: datetime, key: uuid.UUID) -> str:
+    return encode_cursor(f"contacts:{sort}", [at.isoformat(), str(key)])
+
+
+async def list_contacts(
+    session: AsyncSession, ws: Workspace, filters: ContactFilters, page: PageRequest, sort: str = "-created_at"
+) -> Page[Contact]:
+    """One page in a stable order (the sort column, then id); the cursor continues after the last row."""
+    query = await _prepared(session, ws, filters, page, sort)
+    stmt = query.where.order_by(*query.order(getattr(Contact, query.column), Contact.id)).limit(query.limit)
     stmt = stmt.options(lazyload(Contact.emails), lazyload(Contact.phones), lazyload(Contact.tag_rows))
-    rows = list((await session.scalars(stmt.order_by(*order).limit(page.limit + 1))).all())
+    rows = list((await session.scalars(stmt)).all())
     has_more = len(rows) > page.limit
     rows = rows[: page.limit]
     await _attach_lists(session, ws, rows)
     cursor = None
     if has_more and rows:
         last = rows[-1]
-        value = last.updated_at if column is Contact.updated_at else last.created_at
-        cursor = encode_cursor(f"contacts:{sort}", [value.isoformat(), str(last.id)])
+        cursor = _next_cursor(sort, getattr(last, query.column), last.id)
     return Page(items=rows, next_cursor=cursor, has_more=has_more)
+
+
+# ---------------------------------------------------------------- plain rows to the native JSON
+
+# Every column the native JSON is built from (search_text only serves `q`).
+_OUT_COLUMNS = tuple(c for c in Contact.__table__.columns if c.name != "search_text")
+_ADDRESS = ("line1", "line2", "city", "state", "postal_code", "country")
+# Each list as a JSON array of [position, value, ...] entries: one scalar subquery per list and contact, a
+# seek on (workspace_id, contact_id). SQLite 3.40's json_group_array takes no ORDER BY, so the position
+# travels along and orders the entries in Python; PostgreSQL's json_agg orders them itself.
+_LISTS_SQL: tuple[tuple[str, type[ContactEmail | ContactPhone | ContactTag], tuple[Any, ...]], ...] = (
+    ("emails_json", ContactEmail, (ContactEmail.address, ContactEmail.type, ContactEmail.is_primary)),
+    ("phones_json", ContactPhone, (ContactPhone.number, ContactPhone.type, ContactPhone.is_primary)),
+    ("tags_json", ContactTag, (ContactTag.tag,)),
+)
+
+
+def _list_columns(dialect: str, outer: Any) -> list[Any]:
+    """The three lists of each contact of ``outer`` (the contacts table, or a page of its rows), as JSON text
+    columns. Correlated to ``outer`` only: a look-up joins contact_emails too, whose own list must not be."""
+    columns = []
+    for label, model, fields in _LISTS_SQL:
+        aggregate: ColumnElement[Any]
+        if dialect == "postgresql":
+            # As text: the driver would decode json with the stdlib, slower than orjson here.
+            entries = func.json_agg(aggregate_order_by(func.json_build_array(model.position, *fields), model.position))
+            aggregate = sql_cast(entries, Text)
+        else:
+            aggregate = func.json_group_array(func.json_array(model.position, *fields))
+        owned = select(aggregate).where(model.workspace_id == outer.c.workspace_id, model.contact_id == outer.c.id)
+        columns.append(owned.correlate(outer).scalar_subquery().label(label))
+    return columns
+
+
+def contact_rows(stmt: Select[Any], dialect: str) -> Select[Any]:
+    """Plain rows for ``out_json`` of the contacts ``stmt`` selects (filtered, not limited: one or a few)."""
+    return stmt.with_only_columns(*_OUT_COLUMNS, *_list_columns(dialect, Contact.__table__))
+
+
+def _entries(raw: str | None) -> list[list[Any]]:
+    if raw is None:  # json_agg of no rows
+        return []
+    entries: list[list[Any]] = orjson.loads(raw)
+    if len(entries) > 1:
+        entries.sort(key=lambda entry: entry[0])
+    return entries
+
+
+def out_dict(row: Any) -> dict[str, Any]:
+    """The native JSON of a contact row from ``contact_rows`` or ``contact_page``: the fields, names and order
+    of ``ContactOut``, with datetimes left for ``out_json`` to write."""
+    address = {part: row[f"address_{part}"] for part in _ADDRESS}
+    company = row["company_id"]
+    return {
+        "id": ids.encode(ids.CONTACT, row["id"]),
+        "first_name": row["first_name"],
+        "middle_name": row["middle_name"],
+        "last_name": row["last_name"],
+        "name": row["name"],
+        "emails": [{"address": e[1], "type": e[2], "primary": bool(e[3])} for e in _entries(row["emails_json"])],
+        "phones": [{"number": p[1], "type": p[2], "primary": bool(p[3])} for p in _entries(row["phones_json"])],
+        "company_name": row["company_name"],
+        "company_id": ids.encode(ids.COMPANY, company) if company else None,
+        "title": row["title"],
+        "website": row["website"],
+        "address": address if any(address.values()) else None,
+        "country": row["country"],
+        "timezone": row["timezone"],
+        "date_of_birth": row["date_of_birth"],
+        "source": row["source"],
+        "status": row["status"],
+        "tags": [t[1] for t in _entries(row["tags_json"])],
+        "custom_fields": row["custom_fields"],
+        "dnd": row["dnd"],
+        "dnd_settings": row["dnd_settings"],
+        "consent": row["consent"],
+        "is_test": row["is_test"],
+        "user_knowledge": row["user_knowledge"],
+        "notes": row["notes"],
+        "assigned_to": row["assigned_to"],
+        "first_seen": row["first_seen"],
+        "last_seen": row["last_seen"],
+        "session_count": row["session_count"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def out_json(content: dict[str, Any]) -> bytes:
+    """The JSON of ``out_dict`` (or of a page of them, ``ContactList``'s shape) exactly as pydantic writes
+    ``ContactOut``: orjson writes datetimes the same way with OPT_UTC_Z. A value orjson refuses (an integer
+    past 64 bits in custom fields) goes through the models instead."""
+    try:
+        return orjson.dumps(content, option=orjson.OPT_UTC_Z)
+    except orjson.JSONEncodeError:
+        model = ContactList if "data" in content and "has_more" in content else ContactOut
+        valid = model.model_validate(content)
+        return valid.__pydantic_serializer__.to_json(valid)
+
+
+async def contact_page(
+    session: AsyncSession, ws: Workspace, filters: ContactFilters, page: PageRequest, sort: str = "-created_at"
+) -> dict[str, Any]:
+    """``list_contacts``'s page as its native JSON object (``ContactList``: data, next_cursor, has_more), from
+    one statement: the page's rows with their lists."""
+    query = await _prepared(session, ws, filters, page, sort)
+    dialect = session.get_bind().dialect.name
+    inner = query.where.with_only_columns(*_OUT_COLUMNS)
+    rows_of = (
+        inner.order_by(*query.order(getattr(Contact, query.column), Contact.id)).limit(query.limit).subquery("page")
+    )
+    stmt = select(*rows_of.c, *_list_columns(dialect, rows_of))
+    stmt = stmt.order_by(*query.order(rows_of.c[query.column], rows_of.c.id))
+    rows = (await session.execute(stmt)).mappings().all()
+    has_more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    cursor = None
+    if has_more and rows:
+        cursor = _next_cursor(sort, rows[-1][query.column], rows[-1]["id"])
+    return {"data": [out_dict(r) for r in rows], "next_cursor": cursor, "has_more": has_more}

@@ -1,22 +1,28 @@
 """Contact look-ups that span the organization or feed other listings: which of an organization's
-workspaces holds a contact, the one matching a body's email or phone, and a listing cursor after a contact."""
+workspaces holds a contact, the one matching a body's email or phone, a listing cursor after a contact, and
+the read routes' one-statement look-ups answering the native JSON from plain rows (``out_by_id``,
+``out_by_email``, ``out_by_phone``)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from functools import cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.auth.models import Workspace
 from leadhub.auth.principal import Actor
-from leadhub.contacts import service
+from leadhub.contacts import listing, match_index, service
 from leadhub.contacts.dedupe_models import ContactRedirect
-from leadhub.contacts.models import Contact
+from leadhub.contacts.models import Contact, ContactEmail, ContactPhone
 from leadhub.contacts.schemas import ContactIn
 from leadhub.core import ids
-from leadhub.core.errors import NotFound
+from leadhub.core.errors import FieldError, Invalid, NotFound
 from leadhub.core.pagination import encode_cursor
+from leadhub.core.validation import ValidationFailure, kind_of, normalize_email, normalize_phone
 
 
 def _key(contact_id: str) -> uuid.UUID:
@@ -73,3 +79,73 @@ async def cursor_after(session: AsyncSession, ws: Workspace, contact_id: str, so
     at = contact.updated_at if sort.lstrip("-") == "updated_at" else contact.created_at
     # The same cursor layout service.list_contacts writes for its next_cursor.
     return encode_cursor(f"contacts:{sort}", [at.isoformat(), str(contact.id)])
+
+
+# ---------------------------------------------------------------- the read routes: native JSON from plain rows
+
+
+def _owning(identity: type[ContactEmail | ContactPhone]) -> Select[Contact]:
+    # A seek on the identity's primary key (workspace_id, value), then on the contact's.
+    column = ContactEmail.address if identity is ContactEmail else ContactPhone.number
+    return (
+        select(Contact)
+        .join(identity, (identity.workspace_id == Contact.workspace_id) & (identity.contact_id == Contact.id))
+        .where(
+            identity.workspace_id == bindparam("ws"),
+            Contact.workspace_id == bindparam("ws"),
+            column == bindparam("value"),
+        )
+    )
+
+
+_BY = {
+    "id": select(Contact).where(Contact.workspace_id == bindparam("ws"), Contact.id == bindparam("value")),
+    "email": _owning(ContactEmail),
+    "phone": _owning(ContactPhone),
+}
+
+
+@cache
+def _statement(by: str, dialect: str) -> Select[Any]:
+    # Built once per process: building this select costs more CPU than the database spends answering it.
+    return listing.contact_rows(_BY[by], dialect)
+
+
+async def _one(session: AsyncSession, by: str, ws: Workspace, value: Any) -> dict[str, Any] | None:
+    stmt = _statement(by, session.get_bind().dialect.name)
+    row = (await session.execute(stmt, {"ws": ws.id, "value": value})).mappings().one_or_none()
+    return listing.out_dict(row) if row is not None else None
+
+
+async def out_by_id(session: AsyncSession, ws: Workspace, contact_id: str) -> dict[str, Any]:
+    """``service.to_out(service.get(…))``'s JSON object in one statement (two for an id absorbed by a
+    merge, which answers its survivor); NotFound otherwise, other workspaces' ids included."""
+    key = _key(contact_id)
+    found = await _one(session, "id", ws, key)
+    if found is None:
+        survivor = await match_index.survivor_of(session, ws.id, key)
+        if survivor is not None:
+            found = await _one(session, "id", ws, survivor)
+    if found is None:
+        raise NotFound("contact")
+    return found
+
+
+def _normalized(field: str, value: str, normalize: Callable[[str], str]) -> str:
+    try:
+        return normalize(value)
+    except ValidationFailure as exc:
+        raise Invalid([FieldError(field, exc.rule, exc.message, kind_of(value))]) from None
+
+
+async def out_by_email(session: AsyncSession, ws: Workspace, email: str) -> dict[str, Any] | None:
+    """The JSON object of the workspace's contact owning this email (as ``service.find_by_email`` finds it),
+    or None; Invalid when it is no email."""
+    return await _one(session, "email", ws, _normalized("email", email, normalize_email))
+
+
+async def out_by_phone(session: AsyncSession, ws: Workspace, phone: str) -> dict[str, Any] | None:
+    """The JSON object of the workspace's contact owning this phone (E.164 in the workspace's region), or
+    None; Invalid when it is no phone number."""
+    number = _normalized("phone", phone, lambda raw: normalize_phone(raw, ws.default_region))
+    return await _one(session, "phone", ws, number)
