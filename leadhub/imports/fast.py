@@ -27,7 +27,7 @@ import asyncpg  # type: ignore[import-untyped]
 import orjson
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Table, select, text, update
+from sqlalchemy import ARRAY, Table, any_, bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import sqltypes
@@ -47,7 +47,7 @@ from leadhub.core.errors import FieldError
 from leadhub.core.validation import ValidationFailure, normalize_phone
 from leadhub.custom_fields import service as custom_fields
 from leadhub.custom_fields.models import CustomFieldDefinition
-from leadhub.db.engine import Database
+from leadhub.db.engine import Database, driver_connection
 from leadhub.db.types import UTCDateTime
 from leadhub.events.models import Event
 from leadhub.http.errors import pydantic_errors
@@ -507,6 +507,14 @@ def mergeable(root: Prepared, row: Prepared, owner: dict[str, int]) -> bool:
 # ---------------------------------------------------------------- writing (one chunk, in its transaction)
 
 
+def _among(session: AsyncSession, column: Any) -> Any:
+    """``column`` is one of the list bound as ``values``: one array parameter on PostgreSQL, an expanding
+    one on SQLite (a clause element per value cost more than the look-up)."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return column == any_(bindparam("values", type_=ARRAY(column.type)))
+    return column.in_(bindparam("values", expanding=True))
+
+
 async def _stored(session: AsyncSession, ws_id: uuid.UUID, emails: set[str], phones: set[str]) -> set[str]:
     """Which of these emails / phones are stored or suppressed (as ``e:``/``p:`` tagged values)."""
     found: set[str] = set()
@@ -514,20 +522,16 @@ async def _stored(session: AsyncSession, ws_id: uuid.UUID, emails: set[str], pho
         (sorted(emails), ContactEmail.address, ContactEmail.workspace_id, "e:"),
         (sorted(phones), ContactPhone.number, ContactPhone.workspace_id, "p:"),
     ):
+        query = select(column).where(owner_ws == ws_id, _among(session, column))
         for start in range(0, len(values), _IN):
-            part = values[start : start + _IN]
-            rows = await session.scalars(select(column).where(owner_ws == ws_id, column.in_(part)))
+            rows = await session.scalars(query, {"values": values[start : start + _IN]})
             found.update(tag + v for v in rows)
     digests = {suppression.digest("email", e): "e:" + e for e in emails}
     digests |= {suppression.digest("phone", p): "p:" + p for p in phones}
     keys = sorted(digests)
+    query = select(Suppression.digest).where(Suppression.workspace_id == ws_id, _among(session, Suppression.digest))
     for start in range(0, len(keys), _IN):
-        rows = await session.scalars(
-            select(Suppression.digest).where(
-                Suppression.workspace_id == ws_id, Suppression.digest.in_(keys[start : start + _IN])
-            )
-        )
-        found.update(digests[d] for d in rows)
+        found.update(digests[d] for d in await session.scalars(query, {"values": keys[start : start + _IN]}))
     return found
 
 
@@ -652,18 +656,12 @@ def _records(table: Table, columns: list[str], items: list[dict[str, Any]], sqli
     return list(zip(*values, strict=True))
 
 
-async def _driver(session: AsyncSession) -> Any:
-    conn = await session.connection()
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection
-
-
 async def _write(session: AsyncSession, sqlite: bool, table: str, columns: list[str], rows: list[Any]) -> None:
     """Rows into a table on the session's own connection, inside its transaction: ``COPY`` on PostgreSQL,
     one prepared ``INSERT`` executed for every row on SQLite."""
     if not rows:
         return
-    driver = await _driver(session)
+    driver = await driver_connection(session)
     if not sqlite:
         await driver.copy_records_to_table(table, records=rows, columns=columns)
         return
@@ -758,10 +756,11 @@ async def _insert_rows(
     contact_rows = _records(_table(Contact), _CONTACT_COLUMNS, contacts, sqlite)
     if sqlite:
         await _insert_contacts_sqlite(session, contact_rows)
-        uid: Callable[[uuid.UUID], Any] = operator.attrgetter("hex")
     else:
         await _write(session, False, "contacts", _CONTACT_COLUMNS, contact_rows)
-        uid = _same
+    # Ids of child rows as hex text, made once per contact: SQLite's column form, and on PostgreSQL what
+    # asyncpg parses in C (a uuid.UUID it asks for ``.bytes``, a Python property, for every row).
+    uid = operator.attrgetter("hex")
     for (table, columns), records in _children(rows, uid(ws_id), uid(job_id), uid):
         await _write(session, sqlite, table, columns, records)
     await _write(session, sqlite, "events", _EVENT_COLUMNS, _records(_table(Event), _EVENT_COLUMNS, events, sqlite))
@@ -770,16 +769,13 @@ async def _insert_rows(
     return [Event(**e) for e in events]
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
 # The foreign-key checks of every email, phone, tag and match key written look their contact up with a plan
 # each PostgreSQL connection keeps, made from the contacts table's statistics. Made while the table was empty or
 # never analyzed, it reads the table instead of its key: importing 20,000 rows into a fresh database cost
-# ~200 µs of server CPU per checked row (growing with the table) against ~20 µs with statistics. So a job
-# analyzes contacts each time it has written as many contacts as the statistics knew of (1,000 at least: a
-# few times per job, each sampling at most 30,000 rows), which also makes every connection plan anew.
+# ~200 µs of server CPU per checked row (growing with the table) against ~20 µs with statistics; the look-up
+# of stored emails and phones likewise. So a job analyzes contacts, emails and phones each time it has written
+# as many contacts as the statistics knew of (1,000 at least: a few times per job, each sampling at most
+# 30,000 rows per table), which also makes every connection plan anew.
 ANALYZE_MIN_ROWS = 1000
 _RELTUPLES = text("SELECT reltuples FROM pg_class WHERE oid = 'contacts'::regclass")
 
@@ -800,14 +796,14 @@ async def statistics(db: Database) -> Statistics | None:
 
 
 async def keep_statistics(db: Database, stats: Statistics | None, created: int) -> None:
-    """After a committed chunk: analyze contacts when the job has outgrown its statistics."""
+    """After a committed chunk: analyze the tables a job grows when it has outgrown their statistics."""
     if stats is None:
         return
     stats.written += created
     if stats.written < max(stats.known, ANALYZE_MIN_ROWS):
         return
     async with db.session() as session:
-        await session.execute(text("ANALYZE contacts"))
+        await session.execute(text("ANALYZE contacts, contact_emails, contact_phones"))
         stats.known = float(await session.scalar(_RELTUPLES) or 0)
         await session.commit()
     stats.written = 0
