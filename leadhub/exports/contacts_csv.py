@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, literal_column, or_
+from sqlalchemy import ColumnElement, Select, and_, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.auth.models import Workspace
@@ -68,15 +68,40 @@ def keyset(after: Key | None, lower: Key | None) -> list[ColumnElement[bool]]:
 
 # ---------------------------------------------------------------- ids, in bulk
 
-# Base32 of 20 bytes (4 zero bytes + the UUID's 16) is 32 characters whose last 26 are the id's 130 bits in
-# groups of 5 from the least significant, as ids.encode writes them, in RFC 4648's alphabet.
-_B32 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ids._ALPHABET.encode())
+# ids.encode writes a UUID's 128 bits (2 zero bits above them) as 26 groups of 5 bits. Done for a whole batch
+# at once: each UUID in a 21-byte slot of one big integer, every group moved into a 6-bit slot of its own by
+# five mask-and-shift steps (step k moves the groups whose index has bit k set by 2**k), then base64 (C)
+# writes each 6-bit slot as one character, mapped to the alphabet.
+_SLOT = 21
+_HEX_PAD = b"0" * 2 * (_SLOT - 16)
+
+
+def _spread_masks() -> list[tuple[int, bytes]]:
+    steps = []
+    for k in (4, 3, 2, 1, 0):
+        done = ~((1 << (k + 1)) - 1)  # the higher index bits, already moved
+        mask = 0
+        for i in range(26):
+            if i >> k & 1:
+                mask |= 31 << (5 * i + (i & done))
+        steps.append((1 << k, mask.to_bytes(_SLOT, "big")))
+    return steps
+
+
+_SPREAD = _spread_masks()
+_B64 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", ids._ALPHABET.encode())
 
 
 def _encoded(hexes: bytes, prefix: bytes) -> list[bytes]:
-    """``ids.encode`` of many UUIDs at once, given as 40 hex digits each (8 zeros, then the UUID)."""
-    text = base64.b32encode(bytes.fromhex(hexes.decode())).translate(_B32)
-    return [prefix + text[i + 6 : i + 32] for i in range(0, len(text), 32)]
+    """``ids.encode`` of many UUIDs at once, given as hex digits, each UUID's 32 behind ``_HEX_PAD``."""
+    raw = bytes.fromhex(hexes.decode())
+    count = len(raw) // _SLOT
+    x = int.from_bytes(raw, "big")
+    for shift, mask in _SPREAD:
+        moved = x & int.from_bytes(mask * count, "big")
+        x = (x ^ moved) | (moved << shift)
+    text = base64.b64encode(x.to_bytes(len(raw), "big")).translate(_B64)
+    return [prefix + text[i + 2 : i + 28] for i in range(0, len(text), 28)]
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -109,8 +134,8 @@ def _pg_json(t: str) -> str:
 
 
 def _pg_custom(key: str) -> str:
-    v = f"contacts.custom_fields -> {_sql_string(key)}"
-    t = f"(contacts.custom_fields ->> {_sql_string(key)})"
+    v = f"b.custom_fields -> {_sql_string(key)}"
+    t = f"(b.custom_fields ->> {_sql_string(key)})"
     number = (
         f"CASE WHEN strpos({t}, '.') = 0 THEN {t} WHEN {t} = ({_PY_FLOAT.format(t=t)}) THEN {t}"
         f" ELSE {_SENTINEL.format(v=t)} END"
@@ -121,11 +146,18 @@ def _pg_custom(key: str) -> str:
     )
 
 
-def _pg_list(table: str, value: str, ws: str, separator: str, primary_first: bool) -> str:
-    order = "NOT l.is_primary, l.position" if primary_first else "l.position"
+def _pg_list(name: str, table: str, value: str, ws: str, separator: str, primary_first: bool) -> str:
+    """A LEFT JOIN of the batch's lists, read by one range scan of the (workspace_id, contact_id) index
+    between the batch's least and greatest ids: ids are UUIDv7s minted with created_at, so a batch's ids are
+    close together (a lookup per row costs three times as much). The aggregate reads its input in the
+    subquery's order (an ordered aggregate would sort each contact's list on its own: slower)."""
+    order = "l.contact_id, NOT l.is_primary, l.position" if primary_first else "l.contact_id, l.position"
     return (
-        f"NULLIF((SELECT string_agg(l.{value}, '{separator}' ORDER BY {order}) FROM {table} l"
-        f" WHERE l.workspace_id = {ws} AND l.contact_id = contacts.id), '')"
+        f" LEFT JOIN (SELECT s.contact_id, string_agg(s.v, '{separator}') AS v"
+        f" FROM (SELECT l.contact_id, l.{value} AS v"
+        f" FROM {table} l WHERE l.workspace_id = {ws}"
+        f" AND l.contact_id BETWEEN (SELECT lo FROM r) AND (SELECT hi FROM r) ORDER BY {order}) s"
+        f" GROUP BY s.contact_id) {name} ON {name}.contact_id = b.id"
     )
 
 
@@ -137,45 +169,60 @@ def _pg_company_id() -> str:
         low = 5 * (25 - i)
         first, last = 15 - min(low + 4, 127) // 8, 15 - low // 8
         shift = low - 8 * (15 - last)
-        byte = f"get_byte(uuid_send(contacts.company_id), {last})"
+        byte = f"get_byte(uuid_send(b.company_id), {last})"
         if first != last:
-            byte = f"((get_byte(uuid_send(contacts.company_id), {first}) << 8) | {byte})"
+            byte = f"((get_byte(uuid_send(b.company_id), {first}) << 8) | {byte})"
         chars.append(f"substr('{alphabet}', (({byte} >> {shift}) & 31) + 1, 1)")
-    return f"CASE WHEN contacts.company_id IS NULL THEN NULL ELSE '{ids.COMPANY}_' || {' || '.join(chars)} END"
+    return f"CASE WHEN b.company_id IS NULL THEN NULL ELSE '{ids.COMPANY}_' || {' || '.join(chars)} END"
 
 
 def _pg_jsonb_column(name: str) -> str:
-    return f"CASE WHEN contacts.{name} = '{{}}'::jsonb THEN '{{}}' ELSE {_pg_json(f'contacts.{name}::text')} END"
+    return f"CASE WHEN b.{name} = '{{}}'::jsonb THEN '{{}}' ELSE {_pg_json(f'b.{name}::text')} END"
 
 
-def _pg_columns(keys: Sequence[str], ws: str) -> list[str]:
-    """The CSV's cells as SQL, in ``contact_columns`` order; the id as 40 hex digits (see ``_encoded``)."""
-    text = [f"NULLIF(contacts.{n}, '')" for n in _TEXT]
+def _pg_columns(keys: Sequence[str]) -> list[str]:
+    """The CSV's cells as SQL, in ``contact_columns`` order; the id as hex digits (see ``_encoded``)."""
+    text = [f"NULLIF(b.{n}, '')" for n in _TEXT]
     return [
-        "'00000000' || encode(uuid_send(contacts.id), 'hex')",
+        f"'{_HEX_PAD.decode()}' || encode(uuid_send(b.id), 'hex')",
         *text,
-        _pg_list("contact_emails", "address", ws, ";", True),
-        _pg_list("contact_phones", "number", ws, ";", True),
-        "NULLIF(contacts.company_name, '')",
+        "NULLIF(e.v, '')",
+        "NULLIF(p.v, '')",
+        "NULLIF(b.company_name, '')",
         _pg_company_id(),
-        *(f"NULLIF(contacts.{n}, '')" for n in ("title", "website", "country", "timezone")),
-        "contacts.date_of_birth::text",
-        "NULLIF(contacts.source, '')",
-        "NULLIF(contacts.status, '')",
-        _pg_list("contact_tags", "tag", ws, ",", False),
-        "CASE WHEN contacts.dnd THEN 'true' ELSE 'false' END",
+        *(f"NULLIF(b.{n}, '')" for n in ("title", "website", "country", "timezone")),
+        "b.date_of_birth::text",
+        "NULLIF(b.source, '')",
+        "NULLIF(b.status, '')",
+        "NULLIF(t.v, '')",
+        "CASE WHEN b.dnd THEN 'true' ELSE 'false' END",
         _pg_jsonb_column("dnd_settings"),
         _pg_jsonb_column("consent"),
-        "CASE WHEN contacts.is_test THEN 'true' ELSE 'false' END",
-        *(f"NULLIF(contacts.{n}, '')" for n in ("user_knowledge", "notes", "assigned_to")),
-        _TIME.format(c="contacts.first_seen"),
-        _TIME.format(c="contacts.last_seen"),
-        "contacts.session_count::text",
-        _TIME.format(c="contacts.created_at"),
-        _TIME.format(c="contacts.updated_at"),
-        *(f"NULLIF(contacts.address_{a}, '')" for a in _ADDRESS),
+        "CASE WHEN b.is_test THEN 'true' ELSE 'false' END",
+        *(f"NULLIF(b.{n}, '')" for n in ("user_knowledge", "notes", "assigned_to")),
+        _TIME.format(c="b.first_seen"),
+        _TIME.format(c="b.last_seen"),
+        "b.session_count::text",
+        _TIME.format(c="b.created_at"),
+        _TIME.format(c="b.updated_at"),
+        *(f"NULLIF(b.address_{a}, '')" for a in _ADDRESS),
         *(_pg_custom(k) for k in keys),
     ]
+
+
+def _pg_statement(batch: str, keys: Sequence[str], ws: str) -> str:
+    """The COPY's query: the batch's contacts (``batch``, materialized once as ``b``), their lists joined."""
+    ranged = (
+        "r AS MATERIALIZED (SELECT (SELECT id FROM b ORDER BY id LIMIT 1) AS lo,"
+        " (SELECT id FROM b ORDER BY id DESC LIMIT 1) AS hi)"
+    )
+    return (
+        f"WITH b AS MATERIALIZED ({batch}), {ranged} SELECT {', '.join(_pg_columns(keys))} FROM b"
+        + _pg_list("e", "contact_emails", "address", ws, ";", True)
+        + _pg_list("p", "contact_phones", "number", ws, ";", True)
+        + _pg_list("t", "contact_tags", "tag", ws, ",", False)
+        + " ORDER BY b.created_at DESC, b.id DESC"
+    )
 
 
 def _pg_sql(stmt: Select[Any], session: AsyncSession) -> tuple[str, list[Any]]:
@@ -212,15 +259,6 @@ def _lines(chunk: bytes) -> list[bytes]:
     return rows
 
 
-def _finish(chunk: bytes) -> bytes:
-    """COPY's rows as csv.writer writes them: ids encoded, ``\\r\\n`` row ends (cells keep their own ``\\n``)."""
-    if not chunk:
-        return b""
-    lines = _lines(chunk)
-    encoded = _encoded(b"".join([line[:40] for line in lines]), ids.CONTACT.encode() + b"_")
-    return b"".join([e + line[40:] + b"\r\n" for e, line in zip(encoded, lines, strict=True)])
-
-
 async def _lower(session: AsyncSession, base: Select[Any], after: Key | None) -> Key | None:
     """The key of the batch's last row (None when fewer than a batch of rows remain)."""
     stmt = base.with_only_columns(Contact.created_at, Contact.id).where(*keyset(after, None))
@@ -228,23 +266,44 @@ async def _lower(session: AsyncSession, base: Select[Any], after: Key | None) ->
     return (bound[0], bound[1]) if bound is not None else None
 
 
+_PG_SETTINGS = (
+    "jit = off",
+    "work_mem = '64MB'",
+    "extra_float_digits = 1",
+    "DateStyle = 'ISO'",
+    "standard_conforming_strings = on",
+)
+_PG_FIELDS = [c for c in Contact.__table__.columns if c.name != "search_text"]
+
+
 async def _pg_copy(
-    session: AsyncSession, base: Select[Any], keys: Sequence[str], ws: Workspace, after: Key | None, lower: Key | None
-) -> bytes:
-    """The rows after ``after`` down to ``lower``, through one COPY."""
-    ws_literal = _sql_string(str(ws.id)) + "::uuid"
-    columns: list[ColumnElement[Any]] = [literal_column(c) for c in _pg_columns(keys, ws_literal)]
-    sql, values = _pg_sql(base.with_only_columns(*columns).where(*keyset(after, lower)).order_by(*_ORDER), session)
+    session: AsyncSession, base: Select[Any], keys: Sequence[str], ws: Workspace, after: Key | None
+) -> tuple[bytes, Key | None]:
+    """One batch through one COPY: its CSV rows, and its last row's key when a full batch was read."""
+    batch = base.with_only_columns(*_PG_FIELDS).where(*keyset(after, None)).order_by(*_ORDER).limit(BATCH)
+    sql, values = _pg_sql(batch, session)
+    # Through the session, so they land in its transaction (the COPY below runs in it too). JIT compiling
+    # costs seconds a batch (the joins' estimated cost is high); the sort of a batch's rows fits in memory;
+    # the float and date text forms are the ones the cells are written from.
+    for setting in _PG_SETTINGS:
+        await session.execute(text(f"SET LOCAL {setting}"))
     driver = await driver_connection(session)
-    for setting in ("extra_float_digits = 1", "DateStyle = 'ISO'", "standard_conforming_strings = on"):
-        await driver.execute(f"SET LOCAL {setting}")
     parts: list[bytes] = []
 
     async def collect(data: bytes) -> None:
         parts.append(data)
 
-    await driver.copy_from_query(sql, *values, output=collect, format="csv")
-    return _finish(b"".join(parts))
+    statement = _pg_statement(sql, keys, _sql_string(str(ws.id)) + "::uuid")
+    await driver.copy_from_query(statement, *values, output=collect, format="csv")
+    lines = _lines(b"".join(parts))
+    start = len(_HEX_PAD) + 32
+    encoded = _encoded(b"".join([line[:start] for line in lines]), ids.CONTACT.encode() + b"_")
+    block = b"".join([e + line[start:] + b"\r\n" for e, line in zip(encoded, lines, strict=True)])
+    if len(lines) < BATCH:
+        return block, None
+    last = ids.decode(ids.CONTACT, encoded[-1].decode())
+    at = await session.scalar(select(Contact.created_at).where(Contact.workspace_id == ws.id, Contact.id == last))
+    return block, (at, last) if at is not None else None
 
 
 async def _pg_batches(
@@ -255,14 +314,14 @@ async def _pg_batches(
         block: bytes | None = None
         async with db.read_session() as session:
             base = await filtered(session)
-            lower = await _lower(session, base, after)
             try:
-                block = await _pg_copy(session, base, keys, ws, after, lower)
+                block, lower = await _pg_copy(session, base, keys, ws, after)
             except asyncpg.InvalidTextRepresentationError as exc:
                 if _FALLBACK not in str(exc):
                     raise
         if block is None:  # a cell SQL cannot render exactly: this batch through the reference
             async with db.read_session() as session:
+                lower = await _lower(session, await filtered(session), after)
                 block = await reference(session, after, lower)
         yield block
         if lower is None:
@@ -336,7 +395,8 @@ def _json_cell(stored: str) -> str:
 
 
 def _sqlite_rows(rows: Sequence[Any], keys: Sequence[str]) -> list[list[Any]]:
-    encoded = _encoded("".join(["00000000" + r[1] for r in rows]).encode(), ids.CONTACT.encode() + b"_")
+    pad = _HEX_PAD.decode()
+    encoded = _encoded("".join([pad + r[1] for r in rows]).encode(), ids.CONTACT.encode() + b"_")
     out = []
     for r, key in zip(rows, encoded, strict=True):
         cells = list(r[1:-2])

@@ -189,5 +189,5 @@ def test_ids_in_bulk_are_ids_encode() -> None:
     from leadhub.core import ids
 
     keys = [uuid.UUID(int=0), uuid.UUID(int=2**128 - 1), *(uuid.uuid4() for _ in range(50))]
-    hexes = "".join("00000000" + k.hex for k in keys).encode()
+    hexes = b"".join(contacts_csv._HEX_PAD + k.hex.encode() for k in keys)
     assert [e.decode() for e in contacts_csv._encoded(hexes, b"con_")] == [ids.encode(ids.CONTACT, k) for k in keys]
