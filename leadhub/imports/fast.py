@@ -612,6 +612,7 @@ def _json(value: Any) -> str:
 _CONTACT_COLUMNS = [c.name for c in Contact.__table__.columns]
 _EVENT_COLUMNS = [c.name for c in Event.__table__.columns]
 _FTS_TRIGGER = "contacts_fts_ai"
+_SQLITE_CACHE_KIB = -16384  # PRAGMA cache_size while a chunk is written (negative: KiB)
 # Child rows as (table, columns); values in this order, ids already in the driver's form.
 _EMAILS = (ContactEmail.__tablename__, ["workspace_id", "address", "contact_id", "type", "is_primary", "position"])
 _PHONES = (ContactPhone.__tablename__, ["workspace_id", "number", "contact_id", "type", "is_primary", "position"])
@@ -714,6 +715,27 @@ def _children(
     return [(_EMAILS, emails), (_PHONES, phones), (_TAGS, tags), (_KEYS, keys), (_MADE, made)]
 
 
+async def _write_rows(
+    session: AsyncSession,
+    sqlite: bool,
+    rows: list[Prepared],
+    contact_rows: list[tuple[Any, ...]],
+    events: list[dict[str, Any]],
+    ws_id: uuid.UUID,
+    job_id: uuid.UUID,
+) -> None:
+    if sqlite:
+        await _insert_contacts_sqlite(session, contact_rows)
+    else:
+        await _write(session, False, "contacts", _CONTACT_COLUMNS, contact_rows)
+    # Ids of child rows as hex text, made once per contact: SQLite's column form, and on PostgreSQL what
+    # asyncpg parses in C (a uuid.UUID it asks for ``.bytes``, a Python property, for every row).
+    uid = operator.attrgetter("hex")
+    for (table, columns), records in _children(rows, uid(ws_id), uid(job_id), uid):
+        await _write(session, sqlite, table, columns, records)
+    await _write(session, sqlite, "events", _EVENT_COLUMNS, _records(_table(Event), _EVENT_COLUMNS, events, sqlite))
+
+
 async def _insert_rows(
     session: AsyncSession, ws: Workspace, actor: Actor, job_id: uuid.UUID, rows: list[Prepared], outbox: bool
 ) -> list[Event]:
@@ -755,15 +777,17 @@ async def _insert_rows(
     ]
     contact_rows = _records(_table(Contact), _CONTACT_COLUMNS, contacts, sqlite)
     if sqlite:
-        await _insert_contacts_sqlite(session, contact_rows)
-    else:
-        await _write(session, False, "contacts", _CONTACT_COLUMNS, contact_rows)
-    # Ids of child rows as hex text, made once per contact: SQLite's column form, and on PostgreSQL what
-    # asyncpg parses in C (a uuid.UUID it asks for ``.bytes``, a Python property, for every row).
-    uid = operator.attrgetter("hex")
-    for (table, columns), records in _children(rows, uid(ws_id), uid(job_id), uid):
-        await _write(session, sqlite, table, columns, records)
-    await _write(session, sqlite, "events", _EVENT_COLUMNS, _records(_table(Event), _EVENT_COLUMNS, events, sqlite))
+        # A chunk's match keys land all over their primary key's index: with SQLite's default 2 MB page cache
+        # each insert re-read pages (11.5 µs a key against 7.0 µs with 16 MB). The connection's own setting
+        # is put back after the chunk, so a pooled connection keeps its usual footprint.
+        cache = int(await session.scalar(text("PRAGMA cache_size")) or 0)
+        if _SQLITE_CACHE_KIB < cache < 0:  # a bigger cache, or one counted in pages, is left as it is
+            await session.execute(text(f"PRAGMA cache_size = {_SQLITE_CACHE_KIB}"))
+    try:
+        await _write_rows(session, sqlite, rows, contact_rows, events, ws_id, job_id)
+    finally:
+        if sqlite:
+            await session.execute(text(f"PRAGMA cache_size = {cache}"))
     if not outbox:
         return []
     return [Event(**e) for e in events]
