@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.expression import Executable
 
 _READONLY = "leadhub_readonly"
 
@@ -109,3 +112,71 @@ async def driver_connection(session: AsyncSession) -> Any:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     return raw.driver_connection
+
+
+@dataclass(frozen=True)
+class _SqliteCompiled:
+    sql: str
+    names: tuple[str, ...]
+    binders: tuple[Callable[[Any], Any] | None, ...]
+    # Values written into the statement itself (``seq < 0``); the others must be given at execution.
+    fixed: dict[str, Any]
+    readers: tuple[Callable[[Any], Any] | None, ...]
+
+
+def _binder(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    return type_.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[no-any-return]
+
+
+class SqliteStatement:
+    """A Core statement sent straight to aiosqlite: one hop to the connection's thread per execution,
+    where SQLAlchemy's cursor takes three or four (open, execute, fetch, close), each an event-loop turn
+    that a busy process makes long, all while the writer holds SQLite's database-wide write lock. Values
+    and results go through the column types' own conversions (UUIDs, datetimes, JSON), as SQLAlchemy's
+    would. It bypasses the session's autoflush: flush first when ORM changes must be written before."""
+
+    def __init__(self, statement: Executable, column_keys: Sequence[str] | None = None) -> None:
+        self.statement = statement
+        self.column_keys = list(column_keys) if column_keys is not None else None
+        self._compiled: dict[type[Dialect], _SqliteCompiled] = {}
+
+    def _for(self, dialect: Dialect) -> _SqliteCompiled:
+        compiled = self._compiled.get(type(dialect))
+        if compiled is None:
+            c = self.statement.compile(dialect=dialect, column_keys=self.column_keys)  # type: ignore[attr-defined]
+            names = tuple(c.positiontup or ())
+            columns = getattr(self.statement, "exported_columns", ())  # a SELECT's columns, or RETURNING's
+            compiled = self._compiled[type(dialect)] = _SqliteCompiled(
+                sql=str(c),
+                names=names,
+                binders=tuple(_binder(c.binds[name].type, dialect) for name in names),
+                fixed={name: c.binds[name].effective_value for name in names if not c.binds[name].required},
+                readers=tuple(col.type.dialect_impl(dialect).result_processor(dialect, None) for col in columns),
+            )
+        return compiled
+
+    def _values(self, compiled: _SqliteCompiled, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        values = compiled.fixed | dict(params) if compiled.fixed else params
+        return tuple(
+            values[name] if bind is None else bind(values[name])
+            for bind, name in zip(compiled.binders, compiled.names, strict=True)
+        )
+
+    async def rows(self, session: AsyncSession, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Execute once and answer the rows (converted to Python values)."""
+        compiled = self._for(session.get_bind().dialect)
+        driver = await driver_connection(session)
+        raw = await driver.execute_fetchall(compiled.sql, self._values(compiled, params))
+        readers = compiled.readers
+        return [
+            tuple(value if read is None else read(value) for read, value in zip(readers, row, strict=True))
+            for row in raw
+        ]
+
+    async def many(self, session: AsyncSession, params: Sequence[Mapping[str, Any]]) -> None:
+        """Execute once per parameter set (an INSERT of several rows), in one hop."""
+        if not params:
+            return
+        compiled = self._for(session.get_bind().dialect)
+        driver = await driver_connection(session)
+        await driver.executemany(compiled.sql, [self._values(compiled, p) for p in params])

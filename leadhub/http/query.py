@@ -33,6 +33,8 @@ def _scalar_names(dependant: Dependant) -> set[str]:
 
 async def single_valued_query(request: Request) -> None:
     """App-wide dependency: 422 when a single-valued query parameter is repeated."""
+    if not request.scope.get("query_string"):
+        return  # nothing repeated (most writes): skip walking the route's parameters on every request
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:

@@ -9,11 +9,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, Uuid, bindparam, insert, select, text
+from sqlalchemy import Select, Table, Uuid, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.core import clock, ids
-from leadhub.db.engine import driver_connection, positional
+from leadhub.db.engine import SqliteStatement, driver_connection, positional
 from leadhub.events import service as events
 from leadhub.events.models import Event
 from leadhub.webhooks import wakeup
@@ -67,23 +67,39 @@ async def enqueue(session: AsyncSession, events: Sequence[Event]) -> int:
     by_workspace: dict[uuid.UUID, list[Event]] = {}
     for event in events:
         by_workspace.setdefault(event.workspace_id, []).append(event)
+    sqlite = session.get_bind().dialect.name == "sqlite"
     rows: list[dict[str, Any]] = []
     for workspace_id, items in by_workspace.items():
-        endpoints = (
-            await session.execute(
-                select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.flow_names).where(
-                    WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.enabled.is_(True)
-                )
-            )
-        ).all()
+        if sqlite:
+            endpoints = await _SQLITE_ENDPOINTS.rows(session, {"ws": workspace_id})
+        else:
+            endpoints = [tuple(row) for row in await session.execute(_endpoints_of(workspace_id))]
         for event in items:
             for endpoint_id, event_types, flow_names in endpoints:
                 if matches(endpoint_id, event_types, flow_names, event):
                     rows.append(delivery_row(workspace_id, endpoint_id, event))
     if rows:
-        await session.execute(insert(Delivery), rows)
+        if sqlite:
+            await _SQLITE_INSERT_DELIVERIES.many(session, rows)
+        else:
+            await session.execute(insert(Delivery), rows)
         await wakeup.announce(session)
     return len(rows)
+
+
+def _endpoints_of(workspace_id: Any) -> Select[tuple[uuid.UUID, list[str], list[str] | None]]:
+    return select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.flow_names).where(
+        WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.enabled.is_(True)
+    )
+
+
+# SQLite: the endpoints read and the deliveries insert straight to the driver, one thread hop each (the
+# transaction holds the database's write lock meanwhile).
+_SQLITE_ENDPOINTS = SqliteStatement(_endpoints_of(bindparam("ws", type_=Uuid())))
+_DELIVERY_COLUMNS = ("workspace_id", "id", "endpoint_id", "event_seq", "event_id", "event_type", "contact_id")
+_SQLITE_INSERT_DELIVERIES = SqliteStatement(
+    insert(Delivery), (*_DELIVERY_COLUMNS, "status", "attempts", "next_attempt_at", "created_at")
+)
 
 
 # ---------------------------------------------------------------- events and outbox: the lock only at COMMIT
