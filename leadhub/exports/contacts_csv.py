@@ -35,7 +35,10 @@ Reference = Callable[[AsyncSession, Key | None, Key | None], Awaitable[bytes]]
 # The filtered listing statement (``listing._filtered`` with its definitions and index narrowing) for a session.
 Filtered = Callable[[AsyncSession], Awaitable[Select[Any]]]
 
+# Rows a batch: PostgreSQL keeps the batch's rows and Python only its CSV bytes; on SQLite Python holds the
+# batch's tuples and cells too (about 4 kB a row), so its batches are smaller.
 BATCH = 20_000
+SQLITE_BATCH = 5_000
 _ADDRESS = ("line1", "line2", "city", "state", "postal_code", "country")
 _TEXT = ("first_name", "middle_name", "last_name", "name")
 _ORDER = (Contact.created_at.desc(), Contact.id.desc())
@@ -134,8 +137,9 @@ def _pg_json(t: str) -> str:
 
 
 def _pg_custom(key: str) -> str:
-    v = f"b.custom_fields -> {_sql_string(key)}"
-    t = f"(b.custom_fields ->> {_sql_string(key)})"
+    """The cell of one custom field; ``key`` is the SQL of its name (a bind parameter)."""
+    v = f"b.custom_fields -> {key}"
+    t = f"(b.custom_fields ->> {key})"
     number = (
         f"CASE WHEN strpos({t}, '.') = 0 THEN {t} WHEN {t} = ({_PY_FLOAT.format(t=t)}) THEN {t}"
         f" ELSE {_SENTINEL.format(v=t)} END"
@@ -294,8 +298,11 @@ async def _pg_copy(
     async def collect(data: bytes) -> None:
         parts.append(data)
 
-    statement = _pg_statement(sql, keys, _sql_string(str(ws.id)) + "::uuid")
-    await driver.copy_from_query(statement, *values, output=collect, format="csv")
+    # Custom-field names travel as parameters after the batch's own: asyncpg inlines parameters by replacing
+    # every ``$n`` in the text, so a name written into the text as a literal could be rewritten.
+    names = [f"${len(values) + n}::text" for n in range(1, len(keys) + 1)]
+    statement = _pg_statement(sql, names, _sql_string(str(ws.id)) + "::uuid")
+    await driver.copy_from_query(statement, *values, *keys, output=collect, format="csv")
     lines = _lines(b"".join(parts))
     start = len(_HEX_PAD) + 32
     encoded = _encoded(b"".join([line[:start] for line in lines]), ids.CONTACT.encode() + b"_")
@@ -466,7 +473,7 @@ async def _sqlite_batches(
     while True:
         async with db.read_session() as session:
             base = await filtered(session)
-            stmt = base.with_only_columns(*columns).where(*keyset(after, None)).order_by(*_ORDER).limit(BATCH)
+            stmt = base.with_only_columns(*columns).where(*keyset(after, None)).order_by(*_ORDER).limit(SQLITE_BATCH)
             sql, values = _driver_sql(stmt, session)
             # Straight to the driver: plain tuples, no result processing a row.
             driver = await driver_connection(session)
@@ -491,7 +498,7 @@ async def _sqlite_batches(
                 buffer.seek(0)
                 buffer.truncate()
         yield block
-        if len(rows) < BATCH:
+        if len(rows) < SQLITE_BATCH:
             return
         after = lower
 

@@ -49,6 +49,7 @@ AWKWARD: list[dict[str, Any]] = [
             "list": ["a", 1, None, True],
             "empty_object": {},
             "empty_list": [],
+            "it's $1 \\ key": "name with a quote, a dollar parameter and a backslash",
         },
         "address": {"line1": "1 Main St, Apt 2", "city": "Zürich", "country": "CH"},
         "date_of_birth": "1915-12-10",
@@ -101,6 +102,7 @@ async def test_fast_csv_is_the_reference_byte_for_byte_on_awkward_data(
     client: httpx.AsyncClient, tenant: Tenant, database: Database, monkeypatch: pytest.MonkeyPatch, batch: int
 ) -> None:
     monkeypatch.setattr(contacts_csv, "BATCH", batch)
+    monkeypatch.setattr(contacts_csv, "SQLITE_BATCH", batch)
     await _seed(client, tenant, AWKWARD)
     ws = await _workspace(database, tenant)
     everything = await _exported(database, ws, contacts.ContactFilters())
@@ -139,6 +141,7 @@ async def test_fast_csv_applies_every_list_filter_as_the_reference_does(
     filters: contacts.ContactFilters,
 ) -> None:
     monkeypatch.setattr(contacts_csv, "BATCH", 2)
+    monkeypatch.setattr(contacts_csv, "SQLITE_BATCH", 2)
     await _seed(client, tenant, AWKWARD)
     ws = await _workspace(database, tenant)
     assert await _exported(database, ws, filters) == await _reference(database, ws, filters)
@@ -150,6 +153,7 @@ async def test_a_batch_sql_cannot_render_exactly_goes_through_the_reference(
     """Values no door writes (a float's text that is not Python's repr, a timestamp in another text form) still
     come out as the reference renders them."""
     monkeypatch.setattr(contacts_csv, "BATCH", 2)
+    monkeypatch.setattr(contacts_csv, "SQLITE_BATCH", 2)
     await _seed(client, tenant, AWKWARD)
     ws = await _workspace(database, tenant)
     async with database.session() as session:
