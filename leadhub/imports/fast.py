@@ -14,6 +14,7 @@ since the check) rolls the bulk write back and sends those rows to the service p
 
 from __future__ import annotations
 
+import gc
 import json
 import operator
 import sqlite3
@@ -362,6 +363,13 @@ def _may_name_a_generation(name: str | None) -> bool:
 
 
 _worker_context: tuple[Context, dict[str, CustomFieldDefinition]] | None = None
+
+
+def worker_started() -> None:
+    """A normalizing process's start: its modules' objects (~130,000) are set aside from the cyclic garbage
+    collector, whose full passes scanned them all again and again while chunks were prepared (36 µs a row of
+    the ~170 spent preparing it, 12 µs after). Those objects live as long as the process anyway."""
+    gc.freeze()
 
 
 def prepare_chunk(context: Context, records: list[tuple[int, dict[str, Any], str | None]]) -> list[Prepared]:

@@ -517,7 +517,9 @@ async def _prepared(
         workers = max(1, min(cores - 1, 3)) if job.total_estimate - job.checkpoint >= POOL_MIN_ROWS else 0
     pool: Executor | None = None
     if workers > 0:
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=fast.worker_started
+        )
     pending: deque[asyncio.Future[list[fast.Prepared]]] = deque()
     try:
         for batch in _chunks(shape, job, size):

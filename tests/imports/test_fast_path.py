@@ -345,3 +345,13 @@ async def test_a_bulk_write_gives_its_connection_back_with_its_own_page_cache(te
     finally:
         for session in sessions:
             await session.close()
+
+
+def test_a_normalizing_worker_sets_its_start_up_objects_aside_from_the_garbage_collector() -> None:
+    import gc
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn, initializer=fast_path.worker_started) as pool:
+        assert pool.submit(gc.get_freeze_count).result() > 10_000
