@@ -23,6 +23,7 @@ from sqlalchemy import (
     Uuid,
     any_,
     bindparam,
+    func,
     insert,
     literal_column,
     null,
@@ -683,15 +684,18 @@ _TAGS = cast(Table, ContactTag.__table__)
 _FACTS: dict[tuple[bool, ...], Any] = {}
 
 
-def _one_of(column: Any, name: str, arrays: bool) -> Any:
-    if arrays:
-        # PostgreSQL: one array parameter, so the statement's text does not depend on the list's length
-        # (an expanding IN is rendered again on every execution).
+def _one_of(column: Any, name: str, postgres: bool) -> Any:
+    """``column`` is one of the list parameter ``name``: one parameter whatever the list's length, so the
+    statement's text is fixed (an expanding IN is rendered again on every execution, and on SQLite meets
+    the limit on parameters at a large batch)."""
+    if postgres:
         return column == any_(bindparam(name, type_=ARRAY(String())))
-    return column.in_(bindparam(name, expanding=True))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(name, type_=JSON()))))
 
 
-def _facts_statement(arrays: bool, suppressed: bool, emails: bool, phones: bool, domain: bool, field_keys: bool) -> Any:
+def _facts_statement(
+    postgres: bool, suppressed: bool, emails: bool, phones: bool, domain: bool, field_keys: bool
+) -> Any:
     """The union ``_read_found`` runs, for one combination of what the body holds (built once each)."""
     ws = bindparam("ws", type_=Uuid())
     parts: list[Any] = [
@@ -705,32 +709,32 @@ def _facts_statement(arrays: bool, suppressed: bool, emails: bool, phones: bool,
     if suppressed:
         parts.append(
             select(literal_column("'s'"), Suppression.digest, _NO_OWNER).where(
-                Suppression.workspace_id == ws, _one_of(Suppression.digest, "digests", arrays)
+                Suppression.workspace_id == ws, _one_of(Suppression.digest, "digests", postgres)
             )
         )
     if emails:
         parts.append(
             select(literal_column("'e'"), ContactEmail.address, ContactEmail.contact_id).where(
-                ContactEmail.workspace_id == ws, _one_of(ContactEmail.address, "emails", arrays)
+                ContactEmail.workspace_id == ws, _one_of(ContactEmail.address, "emails", postgres)
             )
         )
     if phones:
         parts.append(
             select(literal_column("'p'"), ContactPhone.number, ContactPhone.contact_id).where(
-                ContactPhone.workspace_id == ws, _one_of(ContactPhone.number, "phones", arrays)
+                ContactPhone.workspace_id == ws, _one_of(ContactPhone.number, "phones", postgres)
             )
         )
     if domain:
         parts.append(
             select(literal_column("'c'"), Company.domain, Company.id).where(
-                Company.workspace_id == ws, _one_of(Company.domain, "domains", arrays)
+                Company.workspace_id == ws, _one_of(Company.domain, "domains", postgres)
             )
         )
     if field_keys:
         parts.append(
             select(literal_column("'f'"), CustomFieldDefinition.key, _NO_OWNER).where(
                 CustomFieldDefinition.workspace_id == ws,
-                _one_of(CustomFieldDefinition.key, "field_keys", arrays),
+                _one_of(CustomFieldDefinition.key, "field_keys", postgres),
             )
         )
     return union_all(*parts) if len(parts) > 1 else parts[0]
@@ -773,7 +777,9 @@ async def _read_found(
     shape = (postgres, bool(digests), bool(emails), bool(phones), bool(domains), bool(field_keys))
     statement = _FACTS.get(shape)
     if statement is None:
-        statement = _FACTS[shape] = _facts_statement(*shape)
+        statement = _facts_statement(*shape)
+        # SQLite: straight to the driver in one thread hop (the transaction holds the write lock).
+        statement = _FACTS[shape] = statement if postgres else SqliteStatement(statement)
     params: dict[str, Any] = {"ws": ws.id}
     for name, values in (
         ("digests", digests),
@@ -785,9 +791,13 @@ async def _read_found(
         if values:
             params[name] = values
     found = _Found(set(), {}, {}, {}, set(), False)
-    # Through SQLAlchemy, not straight to the driver: this is the transaction's first statement, and the
-    # driver's transaction is begun by SQLAlchemy's first execution.
-    rows: list[tuple[str, str, uuid.UUID]] = [tuple(row) for row in await session.execute(statement, params)]
+    rows: list[tuple[Any, ...]]
+    if isinstance(statement, SqliteStatement):
+        rows = await statement.rows(session, params)
+    else:
+        # Through SQLAlchemy on PostgreSQL: as the transaction's first statement, it begins the driver's
+        # transaction (the driver's own statements that follow run in it).
+        rows = [tuple(row) for row in await session.execute(statement, params)]
     for kind, value, owner in rows:
         if kind == "e":
             found.email_owners[value] = owner

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.expression import Executable
 
@@ -166,7 +168,10 @@ class SqliteStatement:
         """Execute once and answer the rows (converted to Python values)."""
         compiled = self._for(session.get_bind().dialect)
         driver = await driver_connection(session)
-        raw = await driver.execute_fetchall(compiled.sql, self._values(compiled, params))
+        try:
+            raw = await driver.execute_fetchall(compiled.sql, self._values(compiled, params))
+        except sqlite3.Error as exc:
+            raise _translated(compiled.sql, exc) from exc
         readers = compiled.readers
         return [
             tuple(value if read is None else read(value) for read, value in zip(readers, row, strict=True))
@@ -179,4 +184,13 @@ class SqliteStatement:
             return
         compiled = self._for(session.get_bind().dialect)
         driver = await driver_connection(session)
-        await driver.executemany(compiled.sql, [self._values(compiled, p) for p in params])
+        try:
+            await driver.executemany(compiled.sql, [self._values(compiled, p) for p in params])
+        except sqlite3.Error as exc:
+            raise _translated(compiled.sql, exc) from exc
+
+
+def _translated(sql: str, exc: sqlite3.Error) -> DBAPIError:
+    """The driver's error as SQLAlchemy raises it (IntegrityError, OperationalError, …), so callers catch
+    the same exceptions whichever way a statement went; parameters never appear in it."""
+    return DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True)

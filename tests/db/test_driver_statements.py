@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from leadhub.core import clock, ids
 from leadhub.db.engine import Database, SqliteStatement
@@ -70,3 +71,16 @@ async def test_driver_statements_store_and_read_what_sqlalchemy_does(database: D
     assert sorted(read, key=str) == sorted((tuple(r) for r in by_sqlalchemy), key=str)
     assert {r[0] for r in read} >= {row["id"] for row in rows}
     assert all(isinstance(r[0], uuid.UUID) and isinstance(r[3], dict) for r in read)
+
+
+async def test_driver_statement_errors_are_sqlalchemys(database: Database, tenant: Tenant) -> None:
+    if not database.is_sqlite:
+        pytest.skip("the driver path is SQLite's")
+    row = _event(tenant.ws_id, -1, None)
+    async with database.session() as session:
+        await _INSERT.many(session, [row])
+        # The same (workspace, seq) again: callers catch SQLAlchemy's IntegrityError, as for session.execute.
+        with pytest.raises(IntegrityError) as caught:
+            await _INSERT.many(session, [{**row, "id": ids.new_uuid()}])
+        assert "Zo" not in str(caught.value)  # parameters (people's data) never appear in errors
+        await session.rollback()
