@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.expression import Executable
 
@@ -190,7 +190,7 @@ class SqliteStatement:
             raise _translated(compiled.sql, exc) from exc
 
 
-def _translated(sql: str, exc: sqlite3.Error) -> DBAPIError:
+def _translated(sql: str, exc: sqlite3.Error) -> StatementError:
     """The driver's error as SQLAlchemy raises it (IntegrityError, OperationalError, …), so callers catch
     the same exceptions whichever way a statement went; parameters never appear in it."""
     return DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True)
