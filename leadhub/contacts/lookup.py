@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.auth.models import Workspace
@@ -112,9 +113,14 @@ def _statement(by: str, dialect: str) -> Select[Any]:
 
 
 async def _one(session: AsyncSession, by: str, ws: Workspace, value: Any) -> dict[str, Any] | None:
-    stmt = _statement(by, session.get_bind().dialect.name)
-    row = (await session.execute(stmt, {"ws": ws.id, "value": value})).mappings().one_or_none()
+    dialect = session.get_bind().dialect
+    row = await listing.fetch_one(session, _driver_statement(by, dialect), {"ws": ws.id, "value": value})
     return listing.out_dict(row) if row is not None else None
+
+
+@cache
+def _driver_statement(by: str, dialect: Dialect) -> listing.DriverStatement:
+    return listing.DriverStatement.of(_statement(by, dialect.name), dialect)
 
 
 async def out_by_id(session: AsyncSession, ws: Workspace, contact_id: str) -> dict[str, Any]:
