@@ -95,16 +95,16 @@ _SPREAD = _spread_masks()
 _B64 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", ids._ALPHABET.encode())
 
 
-def _encoded(hexes: bytes, prefix: bytes) -> list[bytes]:
-    """``ids.encode`` of many UUIDs at once, given as hex digits, each UUID's 32 behind ``_HEX_PAD``."""
+def _encoded(hexes: bytes) -> bytes:
+    """``ids.encode`` of many UUIDs at once (without prefix), given as hex digits, each UUID's 32 behind
+    ``_HEX_PAD``: 28 characters each, the first two always ``00``."""
     raw = bytes.fromhex(hexes.decode())
     count = len(raw) // _SLOT
     x = int.from_bytes(raw, "big")
     for shift, mask in _SPREAD:
         moved = x & int.from_bytes(mask * count, "big")
         x = (x ^ moved) | (moved << shift)
-    text = base64.b64encode(x.to_bytes(len(raw), "big")).translate(_B64)
-    return [prefix + text[i + 2 : i + 28] for i in range(0, len(text), 28)]
+    return base64.b64encode(x.to_bytes(len(raw), "big")).translate(_B64)
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -305,11 +305,14 @@ async def _pg_copy(
     await driver.copy_from_query(statement, *values, *keys, output=collect, format="csv")
     lines = _lines(b"".join(parts))
     start = len(_HEX_PAD) + 32
-    encoded = _encoded(b"".join([line[:start] for line in lines]), ids.CONTACT.encode() + b"_")
-    block = b"".join([e + line[start:] + b"\r\n" for e, line in zip(encoded, lines, strict=True)])
+    encoded = _encoded(b"".join([line[:start] for line in lines]))
+    prefix = ids.CONTACT.encode() + b"_"
+    block = b"".join(
+        [prefix + encoded[i * 28 + 2 : i * 28 + 28] + line[start:] + b"\r\n" for i, line in enumerate(lines)]
+    )
     if len(lines) < BATCH:
         return block, None
-    last = ids.decode(ids.CONTACT, encoded[-1].decode())
+    last = ids.decode(ids.CONTACT, ids.CONTACT + "_" + encoded[-26:].decode())
     at = await session.scalar(select(Contact.created_at).where(Contact.workspace_id == ws.id, Contact.id == last))
     return block, (at, last) if at is not None else None
 
@@ -339,54 +342,63 @@ async def _pg_batches(
 
 # ---------------------------------------------------------------- SQLite
 
-# The one text form leadhub writes timestamps in on SQLite (db.types.UTCDateTime): anything else goes
-# through the reference renderer, which parses whatever it finds.
-_DATE = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
-_CANONICAL_TIME = _DATE + " [0-9][0-9]:[0-9][0-9]:[0-9][0-9]." + "[0-9]" * 6
-_TIMES = ("first_seen", "last_seen", "created_at", "updated_at")
-
-
-def _sqlite_time(column: str) -> str:
-    c = f"contacts.{column}"
-    return f"replace(CASE WHEN substr({c}, 20) = '.000000' THEN substr({c}, 1, 19) ELSE {c} END, ' ', 'T') || 'Z'"
+# The one text form leadhub writes timestamps (db.types.UTCDateTime) and dates in on SQLite: a batch holding
+# anything else goes through the reference renderer, which parses whatever it finds.
+_STORED_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_STORED_TIME = _STORED_DATE + " [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}"
+_CANONICAL = re.compile(f"(?:{_STORED_TIME}\n)*(?:{_STORED_DATE}\n)*")
+# Positions in a SQLite row: the ids, the timestamps and date, the JSON columns, custom_fields last.
+_ID, _COMPANY_ID, _BORN, _DND_SETTINGS, _CONSENT, _FIRST_SEEN, _LAST_SEEN, _CREATED, _UPDATED = (
+    0,
+    6,
+    11,
+    15,
+    16,
+    21,
+    22,
+    24,
+    25,
+)
 
 
 def _sqlite_columns() -> list[str]:
-    """Flag (the row needs the reference), id hex, then the cells; emails, phones and tags empty (joined in
-    Python), company id, dnd_settings and consent raw (finished in Python), custom_fields raw, then the raw
-    created_at for the next batch's key."""
-    odd = " OR ".join(
-        [f"(contacts.{t} IS NOT NULL AND contacts.{t} NOT GLOB '{_CANONICAL_TIME}')" for t in _TIMES]
-        + [f"(contacts.date_of_birth IS NOT NULL AND contacts.date_of_birth NOT GLOB '{_DATE}')"]
-    )
+    """The stored columns in ``contact_columns`` order, without the lists (read by ``_SQLITE_LISTS``) and
+    with custom_fields last; booleans as ``true``/``false``, the rest finished in Python."""
     return [
-        odd,
         "contacts.id",
         *(f"contacts.{n}" for n in _TEXT),
-        "NULL",
-        "NULL",
         "contacts.company_name",
         "contacts.company_id",
         *(f"contacts.{n}" for n in ("title", "website", "country", "timezone", "date_of_birth", "source", "status")),
-        "NULL",
         "CASE WHEN contacts.dnd THEN 'true' ELSE 'false' END",
         "contacts.dnd_settings",
         "contacts.consent",
         "CASE WHEN contacts.is_test THEN 'true' ELSE 'false' END",
-        *(f"contacts.{n}" for n in ("user_knowledge", "notes", "assigned_to")),
-        _sqlite_time("first_seen"),
-        _sqlite_time("last_seen"),
+        *(f"contacts.{n}" for n in ("user_knowledge", "notes", "assigned_to", "first_seen", "last_seen")),
         "contacts.session_count",
-        _sqlite_time("created_at"),
-        _sqlite_time("updated_at"),
+        "contacts.created_at",
+        "contacts.updated_at",
         *(f"contacts.address_{a}" for a in _ADDRESS),
         "contacts.custom_fields",
-        "contacts.created_at",
     ]
 
 
-# Positions in a SQLite row (after the flag) of the cells Python finishes.
-_EMAILS, _PHONES, _COMPANY, _TAGS, _DND_SETTINGS, _CONSENT = 5, 6, 8, 16, 18, 19
+def _canonical(rows: Sequence[Any]) -> bool:
+    """Whether every timestamp and date of the batch is in the one form ``_iso`` rewrites exactly."""
+    times = [r[k] for r in rows for k in (_FIRST_SEEN, _LAST_SEEN, _CREATED, _UPDATED) if r[k] is not None]
+    dates = [r[_BORN] for r in rows if r[_BORN] is not None]
+    return _CANONICAL.fullmatch("".join([t + "\n" for t in times] + [d + "\n" for d in dates])) is not None
+
+
+def _iso(stored: str | None) -> str | None:
+    """A canonical stored timestamp as the reference writes it (ISO 8601, microseconds only when non-zero, Z)."""
+    if stored is None:
+        return None
+    if stored.endswith(".000000"):
+        return stored[:10] + "T" + stored[11:19] + "Z"
+    return stored[:10] + "T" + stored[11:] + "Z"
+
+
 # A batch's lists, read by one range scan of the (workspace_id, contact_id) index between the batch's least
 # and greatest ids (UUIDv7s minted with created_at, so close together): a lookup per row costs 3x as much.
 _SQLITE_LISTS = [
@@ -429,28 +441,48 @@ def _joined(rows: Sequence[Any], separator: str) -> dict[str, str]:
 
 
 def _sqlite_rows(rows: Sequence[Any], lists: Sequence[dict[str, str]], keys: Sequence[str]) -> list[list[Any]]:
+    """The batch's CSV cells (see ``_sqlite_columns`` for the positions in ``rows``)."""
     pad = _HEX_PAD.decode()
-    encoded = _encoded("".join([pad + r[1] for r in rows]).encode(), ids.CONTACT.encode() + b"_")
-    emails, phones, tags = lists
+    text = _encoded("".join([pad + r[_ID] for r in rows]).encode()).decode()
+    prefix = ids.CONTACT + "_"
+    emails, phones, tags = (joined.get for joined in lists)
     out = []
-    for r, key in zip(rows, encoded, strict=True):
-        cells = list(r[1:-2])
-        owner = cells[0]
-        cells[0] = key.decode()
-        cells[_EMAILS] = emails.get(owner)
-        cells[_PHONES] = phones.get(owner)
-        cells[_TAGS] = tags.get(owner)
-        if cells[_COMPANY] is not None:
-            cells[_COMPANY] = ids.encode(ids.COMPANY, uuid.UUID(hex=cells[_COMPANY]))
-        if cells[_DND_SETTINGS] != "{}":
-            cells[_DND_SETTINGS] = _json_cell(cells[_DND_SETTINGS])
-        if cells[_CONSENT] != "{}":
-            cells[_CONSENT] = _json_cell(cells[_CONSENT])
+    for i, r in enumerate(rows):
+        owner, company, dnd_settings, consent = r[_ID], r[_COMPANY_ID], r[_DND_SETTINGS], r[_CONSENT]
+        created, updated = r[_CREATED], r[_UPDATED]
+        created = _iso(created)
+        cells = [
+            prefix + text[i * 28 + 2 : i * 28 + 28],
+            *r[1:5],
+            emails(owner),
+            phones(owner),
+            r[5],
+            company if company is None else ids.encode(ids.COMPANY, uuid.UUID(hex=company)),
+            *r[7:14],
+            tags(owner),
+            r[14],
+            dnd_settings if dnd_settings == "{}" else _json_cell(dnd_settings),
+            consent if consent == "{}" else _json_cell(consent),
+            *r[17:21],
+            _iso(r[_FIRST_SEEN]),
+            _iso(r[_LAST_SEEN]),
+            r[23],
+            created,
+            created if updated == r[_CREATED] else _iso(updated),
+            *r[26:32],
+        ]
         if keys:
-            custom = _loads(r[-2]) if r[-2] != "{}" else {}
+            custom = _loads(r[-1]) if r[-1] != "{}" else {}
             for k in keys:
                 value = custom.get(k)
-                cells.append(value if value.__class__ is str else cell(value))
+                kind = value.__class__
+                # cell(value), with its commonest kinds first (bool is not int here: ``is``, not isinstance).
+                if kind is str:
+                    cells.append(value)
+                elif kind is int or kind is float:
+                    cells.append(str(value))
+                else:
+                    cells.append(cell(value))
         out.append(cells)
     return out
 
@@ -481,13 +513,13 @@ async def _sqlite_batches(
             if not rows:
                 return
             last = rows[-1]
-            at = UTCDateTime().process_result_value(last[-1], session.get_bind().dialect)
+            at = UTCDateTime().process_result_value(last[_CREATED], session.get_bind().dialect)
             assert at is not None
-            lower: Key = (at, uuid.UUID(hex=last[1]))
-            if any(r[0] for r in rows):
+            lower: Key = (at, uuid.UUID(hex=last[_ID]))
+            if not _canonical(rows):
                 block = await reference(session, after, lower)
             else:
-                owners = [r[1] for r in rows]
+                owners = [r[_ID] for r in rows]
                 span = (ws.id.hex, min(owners), max(owners))
                 lists = [
                     _joined(await _fetch(driver, query, span), ";" if n < 2 else ",")
