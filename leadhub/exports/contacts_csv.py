@@ -120,9 +120,11 @@ _NESTED_UNSAFE = r"""regexp_replace({t}, '"(?:[^"\\]|\\.)*"', '', 'g') ~ '[0-9]\
 # Python's repr of the float a jsonb number's text parses to, from PostgreSQL's shortest float8 text
 # (PostgreSQL writes exponents from 1e15 and Python from 1e16: such a text never equals the jsonb's).
 _PY_FLOAT = "CASE WHEN ({t})::float8::text ~ '[.en]' THEN ({t})::float8::text ELSE ({t})::float8::text || '.0' END"
+# PostgreSQL's text drops a fraction's trailing zeros; Python writes all six digits, or none when zero.
+# (NULL stays NULL through every step.)
 _TIME = (
-    "CASE WHEN {c} IS NULL THEN NULL ELSE replace(rpad(({c} AT TIME ZONE 'UTC')::text,"
-    " CASE WHEN length(({c} AT TIME ZONE 'UTC')::text) > 19 THEN 26 ELSE 19 END, '0'), ' ', 'T') || 'Z' END"
+    "replace(rpad(({c} AT TIME ZONE 'UTC')::text,"
+    " CASE WHEN length(({c} AT TIME ZONE 'UTC')::text) > 19 THEN 26 ELSE 19 END, '0'), ' ', 'T') || 'Z'"
 )
 
 
@@ -150,19 +152,36 @@ def _pg_custom(key: str) -> str:
     )
 
 
-def _pg_list(name: str, table: str, value: str, ws: str, separator: str, primary_first: bool) -> str:
-    """A LEFT JOIN of the batch's lists, read by one range scan of the (workspace_id, contact_id) index
-    between the batch's least and greatest ids: ids are UUIDv7s minted with created_at, so a batch's ids are
-    close together (a lookup per row costs three times as much). The aggregate reads its input in the
-    subquery's order (an ordered aggregate would sort each contact's list on its own: slower)."""
-    order = "l.contact_id, NOT l.is_primary, l.position" if primary_first else "l.contact_id, l.position"
+def _pg_list(name: str, table: str, value: str, ws: str) -> str:
+    """A LEFT JOIN of the batch's lists (their count and, for one, the value), read by one range scan of the
+    (workspace_id, contact_id) index between the batch's least and greatest ids: ids are UUIDv7s minted with
+    created_at, so a batch's ids are close together (a lookup per row costs three times as much). No sort:
+    a contact with more than one value is ordered and joined by ``_pg_list_cell``."""
     return (
-        f" LEFT JOIN (SELECT s.contact_id, string_agg(s.v, '{separator}') AS v"
-        f" FROM (SELECT l.contact_id, l.{value} AS v"
-        f" FROM {table} l WHERE l.workspace_id = {ws}"
-        f" AND l.contact_id BETWEEN (SELECT lo FROM r) AND (SELECT hi FROM r) ORDER BY {order}) s"
-        f" GROUP BY s.contact_id) {name} ON {name}.contact_id = b.id"
+        f" LEFT JOIN (SELECT l.contact_id, count(*) AS n, min(l.{value}) AS v FROM {table} l"
+        f" WHERE l.workspace_id = {ws} AND l.contact_id BETWEEN (SELECT lo FROM r) AND (SELECT hi FROM r)"
+        f" GROUP BY l.contact_id) {name} ON {name}.contact_id = b.id"
     )
+
+
+# Each list: its join's name, table, value column, separator, and whether the primary comes first.
+_PG_LISTS = {
+    "emails": ("e", "contact_emails", "address", ";", True),
+    "phones": ("p", "contact_phones", "number", ";", True),
+    "tags": ("t", "contact_tags", "tag", ",", False),
+}
+
+
+def _pg_list_cell(list_name: str, ws: str) -> str:
+    """One list's cell: none, the one value, or (rare) the values ordered and joined by a lookup."""
+    name, table, value, separator, primary_first = _PG_LISTS[list_name]
+    order = "NOT l.is_primary, l.position" if primary_first else "l.position"
+    many = (
+        f"(SELECT string_agg(l.{value}, '{separator}' ORDER BY {order}) FROM {table} l"
+        f" WHERE l.workspace_id = {ws} AND l.contact_id = b.id)"
+    )
+    one = f"NULLIF({name}.v, '')"
+    return f"CASE WHEN {name}.n IS NULL THEN NULL WHEN {name}.n = 1 THEN {one} ELSE NULLIF({many}, '') END"
 
 
 def _pg_company_id() -> str:
@@ -184,21 +203,22 @@ def _pg_jsonb_column(name: str) -> str:
     return f"CASE WHEN b.{name} = '{{}}'::jsonb THEN '{{}}' ELSE {_pg_json(f'b.{name}::text')} END"
 
 
-def _pg_columns(keys: Sequence[str]) -> list[str]:
-    """The CSV's cells as SQL, in ``contact_columns`` order; the id as hex digits (see ``_encoded``)."""
+def _pg_columns(keys: Sequence[str], ws: str) -> list[str]:
+    """The CSV's cells as SQL, in ``contact_columns`` order; the id as the UUID's text (encoded in Python, a
+    batch at a time: ``_encoded``)."""
     text = [f"NULLIF(b.{n}, '')" for n in _TEXT]
     return [
-        f"'{_HEX_PAD.decode()}' || encode(uuid_send(b.id), 'hex')",
+        "b.id",
         *text,
-        "NULLIF(e.v, '')",
-        "NULLIF(p.v, '')",
+        _pg_list_cell("emails", ws),
+        _pg_list_cell("phones", ws),
         "NULLIF(b.company_name, '')",
         _pg_company_id(),
         *(f"NULLIF(b.{n}, '')" for n in ("title", "website", "country", "timezone")),
         "b.date_of_birth::text",
         "NULLIF(b.source, '')",
         "NULLIF(b.status, '')",
-        "NULLIF(t.v, '')",
+        _pg_list_cell("tags", ws),
         "CASE WHEN b.dnd THEN 'true' ELSE 'false' END",
         _pg_jsonb_column("dnd_settings"),
         _pg_jsonb_column("consent"),
@@ -206,7 +226,7 @@ def _pg_columns(keys: Sequence[str]) -> list[str]:
         *(f"NULLIF(b.{n}, '')" for n in ("user_knowledge", "notes", "assigned_to")),
         _TIME.format(c="b.first_seen"),
         _TIME.format(c="b.last_seen"),
-        "b.session_count::text",
+        "b.session_count",
         _TIME.format(c="b.created_at"),
         _TIME.format(c="b.updated_at"),
         *(f"NULLIF(b.address_{a}, '')" for a in _ADDRESS),
@@ -221,10 +241,8 @@ def _pg_statement(batch: str, keys: Sequence[str], ws: str) -> str:
         " (SELECT id FROM b ORDER BY id DESC LIMIT 1) AS hi)"
     )
     return (
-        f"WITH b AS MATERIALIZED ({batch}), {ranged} SELECT {', '.join(_pg_columns(keys))} FROM b"
-        + _pg_list("e", "contact_emails", "address", ws, ";", True)
-        + _pg_list("p", "contact_phones", "number", ws, ";", True)
-        + _pg_list("t", "contact_tags", "tag", ws, ",", False)
+        f"WITH b AS MATERIALIZED ({batch}), {ranged} SELECT {', '.join(_pg_columns(keys, ws))} FROM b"
+        + "".join(_pg_list(name, table, value, ws) for name, table, value, _, _ in _PG_LISTS.values())
         + " ORDER BY b.created_at DESC, b.id DESC"
     )
 
@@ -304,8 +322,8 @@ async def _pg_copy(
     statement = _pg_statement(sql, names, _sql_string(str(ws.id)) + "::uuid")
     await driver.copy_from_query(statement, *values, *keys, output=collect, format="csv")
     lines = _lines(b"".join(parts))
-    start = len(_HEX_PAD) + 32
-    encoded = _encoded(b"".join([line[:start] for line in lines]))
+    start = 36  # the id's text: 32 hex digits and 4 dashes
+    encoded = _encoded(b"".join([_HEX_PAD + line[:start] for line in lines]).replace(b"-", b""))
     prefix = ids.CONTACT.encode() + b"_"
     block = b"".join(
         [prefix + encoded[i * 28 + 2 : i * 28 + 28] + line[start:] + b"\r\n" for i, line in enumerate(lines)]
