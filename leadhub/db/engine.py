@@ -14,6 +14,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.expression import Executable
+from sqlalchemy.util import await_only
 
 _READONLY = "leadhub_readonly"
 
@@ -90,7 +91,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         readonly = conn.get_execution_options().get(_READONLY, False)
-        conn.exec_driver_sql("BEGIN DEFERRED" if readonly else "BEGIN IMMEDIATE")
+        statement = "BEGIN DEFERRED" if readonly else "BEGIN IMMEDIATE"
+        # Straight to aiosqlite: one hop to the connection's thread, where SQLAlchemy's cursor takes three
+        # (every write and read transaction starts here).
+        try:
+            await_only(conn.connection.driver_connection.execute_fetchall(statement, ()))
+        except sqlite3.Error as exc:
+            raise _translated(statement, exc) from exc
 
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
