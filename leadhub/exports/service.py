@@ -198,9 +198,11 @@ async def _stream_contacts(
     async with db.read_session() as session:
         columns = contact_columns(await custom_field_keys(session, ws.id))
     keys = [c[len("custom_fields.") :] for c in columns if c.startswith("custom_fields.")]
-    header = io.StringIO()
-    csv.writer(header).writerow(columns)
-    yield header.getvalue().encode()
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(columns)
+    # The header goes out with the first batch, so a filter the database refuses fails before the answer
+    # starts (the API reads the first block before it answers: a 4xx, not a broken stream).
+    header: bytes | None = buffer.getvalue().encode()
 
     async def filtered(session: AsyncSession) -> Select[Any]:
         return await _filtered(session, ws, filters)
@@ -209,7 +211,10 @@ async def _stream_contacts(
         return _reference_csv([out for _, out in await _contact_range(session, ws, filters, after, lower, None)], keys)
 
     async for block in contacts_csv.batches(db, ws, keys, filtered, reference):
-        yield block
+        yield header + block if header else block
+        header = None
+    if header:  # no rows
+        yield header
 
 
 def _reference_csv(outs: list[dict[str, Any]], keys: list[str]) -> bytes:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from leadhub.auth.models import Workspace
 from leadhub.contacts import service as contacts
+from leadhub.core.errors import Invalid
 from leadhub.db.engine import Database
 from leadhub.exports import contacts_csv
 from leadhub.exports import service as exports
@@ -198,3 +199,19 @@ def test_ids_in_bulk_are_ids_encode() -> None:
     assert [f"con_{text[i * 28 + 2 : i * 28 + 28]}" for i in range(len(keys))] == [
         ids.encode(ids.CONTACT, k) for k in keys
     ]
+
+
+async def test_a_filter_the_database_refuses_fails_before_the_first_block(
+    client: httpx.AsyncClient, tenant: Tenant, database: Database
+) -> None:
+    """The API reads the first block before it answers, so the header must not go out before the filters ran."""
+    r = await client.post(
+        "/v1/custom-fields", json={"key": "seats", "label": "Seats", "type": "number"}, headers=tenant.headers
+    )
+    assert r.status_code == 201, r.text
+    await _seed(client, tenant, [{"email": "s@example.com", "custom_fields": {"seats": 3}}])
+    ws = await _workspace(database, tenant)
+    body = exports.stream(database, ws, "contacts", "csv", contacts.ContactFilters(custom_fields={"seats": "many"}))
+    with pytest.raises(Invalid) as refused:
+        await anext(body)
+    assert refused.value.errors[0].field == "custom_field.seats"
