@@ -23,6 +23,13 @@ def test_encode_decode_round_trips_any_uuid(value: uuid.UUID) -> None:
     assert ids.decode(ids.CONTACT, str(value)) == value
 
 
+def test_encoding_is_typeids_base32() -> None:
+    # The TypeID specification's own example, and the extremes: the layout is a public contract.
+    assert ids.encode("x", uuid.UUID("01890a5d-ac96-774b-bcce-b302099a8057")) == "x_01h455vb4pex5vsknk084sn02q"
+    assert ids.encode("x", uuid.UUID(int=0)) == "x_" + "0" * 26
+    assert ids.encode("x", uuid.UUID(int=2**128 - 1)) == "x_7" + "z" * 25
+
+
 def test_new_ids_sort_by_creation_time() -> None:
     made = [ids.new(ids.EVENT)[1] for _ in range(50)]
     assert made == sorted(made)
