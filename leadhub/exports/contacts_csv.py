@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Select, literal, literal_column, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.auth.models import Workspace
@@ -56,16 +56,15 @@ def cell(value: Any) -> str:
 
 
 def keyset(after: Key | None, lower: Key | None) -> list[ColumnElement[bool]]:
-    """Rows strictly after ``after`` in the export's order (newest first) and up to ``lower`` included."""
+    """Rows strictly after ``after`` in the export's order (newest first) and up to ``lower`` included. Row
+    values, so both engines seek the (workspace_id, created_at, id) index to the spot: SQLite answers the
+    equivalent ``a < x OR (a = x AND b < y)`` by walking the index from the newest row, every batch."""
+    key = tuple_(Contact.created_at, Contact.id)
     conditions: list[ColumnElement[bool]] = []
     if after is not None:
-        conditions.append(
-            or_(Contact.created_at < after[0], and_(Contact.created_at == after[0], Contact.id < after[1]))
-        )
+        conditions.append(key < tuple_(literal(after[0], Contact.created_at.type), literal(after[1], Contact.id.type)))
     if lower is not None:
-        conditions.append(
-            or_(Contact.created_at > lower[0], and_(Contact.created_at == lower[0], Contact.id >= lower[1]))
-        )
+        conditions.append(key >= tuple_(literal(lower[0], Contact.created_at.type), literal(lower[1], Contact.id.type)))
     return conditions
 
 
