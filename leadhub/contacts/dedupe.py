@@ -232,7 +232,7 @@ def profile(
     """A profile from a contact's stored values (emails normalized, phones in E.164)."""
     first, middle, last = plain(first_name), plain(middle_name), plain(last_name)
     generation = ""
-    if may_name_a_generation(name):
+    if name and may_name_a_generation(name):
         parsed = HumanName(name)
         generation = next((_GENERATIONAL[s] for s in plain(parsed.suffix).split() if s in _GENERATIONAL), "")
     if first and not last and " " in first:  # a whole name typed into the first-name box

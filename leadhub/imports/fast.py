@@ -276,7 +276,7 @@ def _keys(c: dict[str, Any], emails: list[tuple[str, str, bool]], phones: list[t
                 first_name=c["first_name"],
                 middle_name=c["middle_name"],
                 last_name=c["last_name"],
-                name=c["name"] if _may_name_a_generation(c["name"]) else None,
+                name=c["name"],
                 emails=[e[0] for e in emails],
                 phones=[p[0] for p in phones],
                 company_name=c["company_name"],
@@ -353,13 +353,6 @@ def _plain_json(value: Any) -> bool:
     if isinstance(value, list):
         return all(_plain_json(v) for v in value)
     return False
-
-
-def _may_name_a_generation(name: str | None) -> bool:
-    """Whether dedupe.profile's name parse (~300 µs, only to find a generational suffix such as "Jr")
-    can find one: the parsed suffix is made of the name's own whitespace/comma-separated pieces, so its
-    letter runs are among the name's; with none of them generational the parse finds nothing."""
-    return bool(name) and any(token in dedupe._GENERATIONAL for token in dedupe.plain(name).split())
 
 
 _worker_context: tuple[Context, dict[str, CustomFieldDefinition]] | None = None

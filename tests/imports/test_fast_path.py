@@ -331,14 +331,14 @@ async def test_a_bulk_write_gives_its_connection_back_with_its_own_page_cache(te
     """The chunk's writes run with a bigger page cache; the pooled connection gets its own setting back."""
     from sqlalchemy import text
 
-    async with tenant.db.session() as session:
+    async with tenant.db.read_session() as session:
         before = await session.scalar(text("PRAGMA cache_size"))
     assert before is not None and fast_path._SQLITE_CACHE_KIB < before < 0
     ws_id = await _workspace(tenant, f"cache-{uuid.uuid4().hex[:6]}")
     job = await _import(tenant.db, ws_id, _csv(tmp_path / "c.csv", [HEADER, *ROWS]), "fast", imports.ImportOptions())
     assert job.created >= 25
     pool = tenant.db.engine.sync_engine.pool
-    sessions = [tenant.db.session() for _ in range(pool.checkedin() or 1)]  # type: ignore[attr-defined]
+    sessions = [tenant.db.read_session() for _ in range(pool.checkedin() or 1)]  # type: ignore[attr-defined]
     try:
         for session in sessions:  # every pooled connection, the import's among them
             assert await session.scalar(text("PRAGMA cache_size")) == before
