@@ -224,6 +224,15 @@ def _full_phone(text: str, default_region: str | None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def trim_value_caches(limit: int) -> None:
+    """Forget the full checks' verdicts by distinct value once they hold more than ``limit`` each. A process
+    that only normalizes a big file (an import's worker) meets each value about once, so its caches would
+    fill to their ceiling (~50 MB) for almost no hits."""
+    for verdicts in (_full_email, _full_phone):
+        if verdicts.cache_info().currsize > limit:
+            verdicts.cache_clear()
+
+
 def phone_region(e164: str) -> str | None:
     """ISO country of an E.164 number, when the numbering plan tells."""
     try:

@@ -22,7 +22,7 @@ from leadhub.contacts import service as contacts
 from leadhub.contacts.dedupe_models import MatchKey
 from leadhub.contacts.models import Contact
 from leadhub.contacts.schemas import ContactIn
-from leadhub.core import ids
+from leadhub.core import ids, validation
 from leadhub.custom_fields import service as custom_fields
 from leadhub.custom_fields.schemas import CustomFieldCreate
 from leadhub.db.engine import Database
@@ -355,3 +355,37 @@ def test_a_normalizing_worker_sets_its_start_up_objects_aside_from_the_garbage_c
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=spawn, initializer=fast_path.worker_started) as pool:
         assert pool.submit(gc.get_freeze_count).result() > 10_000
+
+
+def _national(n: int) -> str:
+    # Valid US numbers in national form, which take the full (cached) check rather than the E.164 fast path.
+    return f"(415) {200 + n // 10_000:03d}-{n % 10_000:04d}"
+
+
+def test_value_caches_are_forgotten_past_their_limit() -> None:
+    validation.trim_value_caches(0)
+    for n in range(11):
+        validation.normalize_phone(_national(n), "US")
+    validation.trim_value_caches(11)
+    assert validation._full_phone.cache_info().currsize == 11
+    validation.trim_value_caches(10)
+    assert validation._full_phone.cache_info().currsize == 0
+
+
+def test_a_normalizing_worker_keeps_its_value_caches_small(monkeypatch: pytest.MonkeyPatch) -> None:
+    context = fast_path.Context(
+        mapping={"phone": "phone"}, unmapped_to_custom=False, default_region="US", definitions=()
+    )
+    limit = fast_path.WORKER_VALUE_CACHE
+    records: list[tuple[int, dict[str, Any], str | None]] = [
+        (n + 2, {"phone": _national(n)}, None) for n in range(limit + 100)
+    ]
+    validation.trim_value_caches(0)
+    # In the serving process (the API's caches) a chunk leaves every verdict cached...
+    prepared = fast_path.prepare_chunk(context, records)
+    assert [p.phones for p in prepared[:2]] == [["+14152000000"], ["+14152000001"]]
+    assert validation._full_phone.cache_info().currsize == limit + 100
+    # ... in a normalizing worker (worker_started sets this) the caches are kept under the limit.
+    monkeypatch.setattr(fast_path, "_in_worker", True)
+    fast_path.prepare_chunk(context, records[:10])
+    assert validation._full_phone.cache_info().currsize <= limit
