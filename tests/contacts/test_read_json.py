@@ -11,7 +11,6 @@ from datetime import UTC
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +23,7 @@ from leadhub.db.engine import Database
 from leadhub.http.context import serialize
 from tests.conftest import Tenant
 from tests.contacts.support import create_contact
+from tests.drawing import draw
 
 AWKWARD: list[dict[str, Any]] = [
     {
@@ -213,22 +213,7 @@ _bodies = st.fixed_dictionaries(
 
 
 def _generated(count: int) -> list[dict[str, Any]]:
-    drawn: list[dict[str, Any]] = []
-
-    @settings(
-        max_examples=count,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(body=_bodies)
-    def collect(body: dict[str, Any]) -> None:
-        drawn.append(body)
-
-    collect()
-    return drawn
+    return draw(_bodies, count)
 
 
 async def test_generated_contacts_read_back_exactly_as_contact_out_gave(
