@@ -53,15 +53,13 @@ from leadhub.contacts.models import Contact, ContactEmail, ContactPhone, Contact
 from leadhub.contacts.names import join_parts, name_from_email, split_name
 from leadhub.contacts.schemas import (
     AddressOut,
-    BatchItemError,
-    BatchItemResult,
     ContactIn,
     ContactOut,
     EmailOut,
     PhoneOut,
 )
 from leadhub.core import clock, ids
-from leadhub.core.errors import Conflict, DomainError, FieldError, Invalid, NotFound
+from leadhub.core.errors import Conflict, FieldError, Invalid, NotFound
 from leadhub.core.validation import ValidationFailure, kind_of, normalize_email, normalize_phone
 from leadhub.custom_fields import service as custom_fields
 from leadhub.custom_fields.models import CustomFieldDefinition
@@ -1101,118 +1099,3 @@ async def remove_tags(session: AsyncSession, ws: Workspace, actor: Actor, contac
     drop = set(tags)
     current = (await get(session, ws, contact_id)).tags
     return await patch(session, ws, actor, contact_id, ContactIn(tags=[t for t in current if t not in drop]))
-
-
-async def batch(
-    session: AsyncSession,
-    ws: Workspace,
-    actor: Actor,
-    items: Sequence[ContactIn | Invalid],
-    mode: Literal["create", "upsert"],
-) -> list[BatchItemResult]:
-    """Each item answered on its own; a failed item rolls back only itself.
-
-    One read answers every item's checks; an item that is a new contact (no stored owner of its emails
-    and phones, none shared with an earlier item of the batch) is written by the lean path of ``create``
-    without a savepoint (it fails, if at all, before writing). The others (matches to update, repeats
-    within the batch, workspaces with ingest dedupe on) take the per-item path in a savepoint."""
-    results: list[BatchItemResult | None] = [None] * len(items)
-    plans: dict[int, _Plan] = {}
-    for index, item in enumerate(items):
-        if isinstance(item, Invalid):
-            results[index] = BatchItemResult(index=index, status="error", error=_item_error(item))
-        else:
-            plans[index] = _plan(ws, None, item, "create")
-    found = await _read_batch(session, ws, items, plans)
-    claimed: set[tuple[str, str]] = set()  # identities this batch has written so far
-    for index, plan in plans.items():
-        item = items[index]
-        assert not isinstance(item, Invalid)
-        new_emails, new_phones = _new_identities(plan)
-        identities = {("e", e.value) for e in new_emails} | {("p", p.value) for p in new_phones}
-        stored = any(e.value in found.email_owners for e in new_emails) or any(
-            p.value in found.phone_owners for p in new_phones
-        )
-        lean = not found.dedupe_on_ingest and not (identities & claimed) and not (mode == "upsert" and stored)
-        if lean:
-            try:
-                written = await _batch_create(session, ws, actor, item, plan, found)
-            except DomainError as exc:
-                results[index] = BatchItemResult(index=index, status="error", error=_item_error(exc))
-                continue
-            if written is not None:
-                results[index] = BatchItemResult(index=index, status="created", id=written.public_id)
-                claimed |= identities
-                continue
-        results[index] = await _batch_item(session, ws, actor, index, item, mode)
-        claimed |= identities
-    return [r for r in results if r is not None]
-
-
-async def _read_batch(
-    session: AsyncSession, ws: Workspace, items: Sequence[ContactIn | Invalid], plans: dict[int, _Plan]
-) -> _Found:
-    digests: dict[str, str] = {}
-    emails: set[str] = set()
-    phones: set[str] = set()
-    domains: set[str] = set()
-    field_keys: set[str] = set()
-    for index, plan in plans.items():
-        item = items[index]
-        assert not isinstance(item, Invalid)
-        new_emails, new_phones = _new_identities(plan)
-        digests |= suppression.digests_of(
-            [(e.path, e.value) for e in new_emails], [(p.path, p.value) for p in new_phones]
-        )
-        emails.update(e.value for e in new_emails)
-        phones.update(p.value for p in new_phones)
-        domain = _domain_of(item, plan)
-        if domain:
-            domains.add(domain)
-        field_keys.update(item.custom_fields or {})
-    return await _read_found(
-        session, ws, sorted(digests), sorted(emails), sorted(phones), sorted(domains), sorted(field_keys)
-    )
-
-
-async def _batch_create(
-    session: AsyncSession, ws: Workspace, actor: Actor, data: ContactIn, plan: _Plan, found: _Found
-) -> Contact | None:
-    """A batch item's new contact through the lean path, with the batch's read; None when a concurrent
-    writer took one of its identities (nothing of ours left: the item takes the per-item path)."""
-    now = clock.now()
-    contact = Contact(workspace_id=ws.id, id=ids.new_uuid(), created_at=now, updated_at=now)
-    await _apply(session, ws, contact, data, "create", plan=plan, facts=_facts_of(found, data, plan))
-    if not await _insert_new(session, contact):
-        await session.execute(
-            sql_delete(_CONTACTS).where(_CONTACTS.c.workspace_id == contact.workspace_id, _CONTACTS.c.id == contact.id)
-        )
-        return None
-    _record_created(session, ws, actor, contact)
-    return contact
-
-
-async def _batch_item(
-    session: AsyncSession, ws: Workspace, actor: Actor, index: int, item: ContactIn, mode: Literal["create", "upsert"]
-) -> BatchItemResult:
-    """One item by the per-item path, in a savepoint so that its failure rolls back only itself."""
-    mark = events.mark(session)
-    try:
-        async with session.begin_nested():
-            if mode == "create":
-                contact, created = await create(session, ws, actor, item), True
-            else:
-                outcome = await upsert(session, ws, actor, item)
-                contact, created = outcome.contact, outcome.created
-    except DomainError as exc:
-        events.discard_since(session, mark)
-        return BatchItemResult(index=index, status="error", error=_item_error(exc))
-    return BatchItemResult(index=index, status="created" if created else "updated", id=contact.public_id)
-
-
-def _item_error(exc: DomainError) -> BatchItemError:
-    errors = [
-        {"field": e.field, "rule": e.rule, "message": e.message, "kind": e.kind} for e in getattr(exc, "errors", [])
-    ]
-    existing = exc.existing_id if isinstance(exc, Conflict) else None
-    return BatchItemError(code=exc.code, message=exc.detail, errors=errors, existing_id=existing)

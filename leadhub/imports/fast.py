@@ -152,6 +152,20 @@ def prepare_row(
         data = ContactIn.model_validate(raw)
     except ValidationError as exc:
         return Prepared(row, "failed", issues=_failure(row, pydantic_errors(exc.errors()), origin))
+    return prepare_contact(context, definitions, row, data, cells, origin)
+
+
+def prepare_contact(
+    context: Context,
+    definitions: dict[str, CustomFieldDefinition],
+    row: int,
+    data: ContactIn,
+    cells: dict[str, Any] | None = None,
+    origin: dict[str, str] | None = None,
+) -> Prepared:
+    """A validated contact input prepared as ``prepare_row`` prepares a record's (the batch API's new
+    contacts come this way)."""
+    origin = origin or {}
     given = data.model_fields_set
     errors: list[FieldError] = []
     for name in NOT_NULL_FIELDS:
@@ -195,7 +209,7 @@ def _build(
     phones: list[tuple[str, str, bool, str]],
     custom: dict[str, Any],
     identities: tuple[list[str], list[str]],
-    cells: dict[str, Any],
+    cells: dict[str, Any] | None,
 ) -> Prepared:
     given = data.model_fields_set
     now = clock.now()
@@ -723,7 +737,8 @@ def _children(
         phones += [(ws, n, cid, t, primary, i) for i, (n, t, primary) in enumerate(p.phone_rows)]
         tags += [(ws, cid, tag, i) for i, tag in enumerate(p.tags)]
         keys += [(ws, k, cid) for k in p.keys]
-        made.append((ws, job, cid, p.row))
+        if job is not None:  # rows of an import job (a batch's contacts have none)
+            made.append((ws, job, cid, p.row))
     return [(_EMAILS, emails), (_PHONES, phones), (_TAGS, tags), (_KEYS, keys), (_MADE, made)]
 
 
@@ -734,7 +749,7 @@ async def _write_rows(
     contact_rows: list[tuple[Any, ...]],
     events: list[dict[str, Any]],
     ws_id: uuid.UUID,
-    job_id: uuid.UUID,
+    job_id: uuid.UUID | None,
 ) -> None:
     if sqlite:
         await _insert_contacts_sqlite(session, contact_rows)
@@ -743,7 +758,7 @@ async def _write_rows(
     # Ids of child rows as hex text, made once per contact: SQLite's column form, and on PostgreSQL what
     # asyncpg parses in C (a uuid.UUID it asks for ``.bytes``, a Python property, for every row).
     uid = operator.attrgetter("hex")
-    for (table, columns), records in _children(rows, uid(ws_id), uid(job_id), uid):
+    for (table, columns), records in _children(rows, uid(ws_id), None if job_id is None else uid(job_id), uid):
         await _write(session, sqlite, table, columns, records)
     await _write(session, sqlite, "events", _EVENT_COLUMNS, _records(_table(Event), _EVENT_COLUMNS, events, sqlite))
 
@@ -856,6 +871,23 @@ async def link_companies(
         p.contact["company_id"] = company
         p.company = ids.encode(ids.COMPANY, company) if company else None
         p.payload["company_id"] = p.company
+
+
+async def write_contacts(session: AsyncSession, ws_id: uuid.UUID, rows: list[Prepared]) -> bool:
+    """Only the contacts of ``rows`` with their emails, phones, tags and match keys, in bulk (no events, no
+    import rows: the caller records them); False (and nothing written) when an identity was taken
+    concurrently since the check."""
+    if not rows:
+        return True
+    sqlite = session.bind is None or session.bind.dialect.name != "postgresql"
+    contacts = [{"workspace_id": ws_id, **p.contact} for p in rows if p.contact is not None]
+    contact_rows = _records(_table(Contact), _CONTACT_COLUMNS, contacts, sqlite)
+    try:
+        async with session.begin_nested():
+            await _write_rows(session, sqlite, rows, contact_rows, [], ws_id, None)
+    except (IntegrityError, sqlite3.IntegrityError, asyncpg.UniqueViolationError):
+        return False
+    return True
 
 
 async def write_bulk(
