@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -124,3 +125,63 @@ async def test_a_malformed_batch_is_refused_whole(
     assert field in field_rules(problem(response, 422))
     listing = (await client.get("/v1/contacts", headers=tenant.headers)).json()
     assert listing["data"] == []
+
+
+@pytest.mark.parametrize("mode", ["upsert", "create"])
+async def test_concurrent_batches_with_overlapping_emails_make_one_contact_per_email(
+    client: httpx.AsyncClient, tenant: Tenant, mode: str
+) -> None:
+    # Four batches of 150 over 300 emails: each email is in two batches, spelled differently, with a tag
+    # naming the batch (so an upsert that lost its write would show as a missing tag).
+    emails = [f"racer{n}@example.com" for n in range(300)]
+    bodies = [
+        {
+            "mode": mode,
+            "items": [
+                {
+                    "email": emails[(b * 75 + i) % 300].upper() if b % 2 else emails[(b * 75 + i) % 300],
+                    "tags": [f"b{b}"],
+                }
+                for i in range(150)
+            ],
+        }
+        for b in range(4)
+    ]
+
+    responses = await asyncio.gather(
+        *[client.post("/v1/contacts/batch", json=body, headers=tenant.headers) for body in bodies]
+    )
+
+    assert all(r.status_code == 200 for r in responses), [r.text[:300] for r in responses]
+    answers = [r.json()["results"] for r in responses]
+    stored = await _all_contacts(client, tenant)
+    by_email = {c["emails"][0]["address"]: c for c in stored}
+    assert len(stored) == len(by_email) == 300 and sorted(by_email) == sorted(emails)
+    created = [a for results in answers for a in results if a["status"] == "created"]
+    assert len(created) == 300 and {a["id"] for a in created} == {c["id"] for c in stored}
+    for b, results in enumerate(answers):
+        for i, answer in enumerate(results):
+            contact = by_email[emails[(b * 75 + i) % 300]]
+            if mode == "upsert":
+                assert answer["status"] in ("created", "updated") and answer["id"] == contact["id"]
+                assert f"b{b}" in contact["tags"]
+            elif answer["status"] == "error":
+                assert (answer["error"]["code"], answer["error"]["existing_id"]) == ("duplicate_email", contact["id"])
+            else:
+                assert answer["id"] == contact["id"]
+    assert len(await _all(client, tenant, "/v1/events", type="contact.created")) == 300
+
+
+async def _all_contacts(client: httpx.AsyncClient, tenant: Tenant) -> list[dict[str, Any]]:
+    return await _all(client, tenant, "/v1/contacts")
+
+
+async def _all(client: httpx.AsyncClient, tenant: Tenant, path: str, **filters: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 200, **filters}
+    while True:
+        page = (await client.get(path, params=params, headers=tenant.headers)).json()
+        found += page["data"]
+        if not page.get("next_cursor"):
+            return found
+        params["cursor"] = page["next_cursor"]
