@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -50,9 +51,11 @@ async def _file(
     first = await anext(body, b"")
 
     async def chained() -> AsyncIterator[bytes]:
-        yield first
-        async for block in body:
-            yield block
+        # Closed with the answer (a client gone away too): the export's connections go back to the pool then.
+        async with aclosing(body):
+            yield first
+            async for block in body:
+                yield block
 
     name = f"{resource}.{format}"
     return StreamingResponse(

@@ -8,19 +8,21 @@ fraction, a timestamp stored in an unusual form), the whole batch is rendered by
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import csv
 import io
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
-from sqlalchemy import ColumnElement, Select, literal, literal_column, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, literal, literal_column, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.auth.models import Workspace
@@ -281,8 +283,8 @@ def _lines(chunk: bytes) -> list[bytes]:
     return rows
 
 
-async def _lower(session: AsyncSession, base: Select[Any], after: Key | None) -> Key | None:
-    """The key of the batch's last row (None when fewer than a batch of rows remain)."""
+async def _bound(session: AsyncSession, base: Select[Any], after: Key | None) -> Key | None:
+    """The key of the last row of the batch after ``after`` (None when fewer than a batch of rows remain)."""
     stmt = base.with_only_columns(Contact.created_at, Contact.id).where(*keyset(after, None))
     bound = (await session.execute(stmt.order_by(*_ORDER).offset(BATCH - 1).limit(1))).first()
     return (bound[0], bound[1]) if bound is not None else None
@@ -299,16 +301,11 @@ _PG_FIELDS = [c for c in Contact.__table__.columns if c.name != "search_text"]
 
 
 async def _pg_copy(
-    session: AsyncSession, base: Select[Any], keys: Sequence[str], ws: Workspace, after: Key | None
-) -> tuple[bytes, Key | None]:
-    """One batch through one COPY: its CSV rows, and its last row's key when a full batch was read."""
-    batch = base.with_only_columns(*_PG_FIELDS).where(*keyset(after, None)).order_by(*_ORDER).limit(BATCH)
+    session: AsyncSession, base: Select[Any], keys: Sequence[str], ws: Workspace, after: Key | None, lower: Key | None
+) -> bytes:
+    """The CSV rows of the batch after ``after`` down to ``lower`` included, through one COPY."""
+    batch = base.with_only_columns(*_PG_FIELDS).where(*keyset(after, lower)).order_by(*_ORDER)
     sql, values = _driver_sql(batch, session)
-    # Through the session, so they land in its transaction (the COPY below runs in it too). JIT compiling
-    # costs seconds a batch (the joins' estimated cost is high); the sort of a batch's rows fits in memory;
-    # the float and date text forms are the ones the cells are written from.
-    for setting in _PG_SETTINGS:
-        await session.execute(text(f"SET LOCAL {setting}"))
     driver = await driver_connection(session)
     parts: list[bytes] = []
 
@@ -319,42 +316,84 @@ async def _pg_copy(
     # every ``$n`` in the text, so a name written into the text as a literal could be rewritten.
     names = [f"${len(values) + n}::text" for n in range(1, len(keys) + 1)]
     statement = _pg_statement(sql, names, _sql_string(str(ws.id)) + "::uuid")
-    await driver.copy_from_query(statement, *values, *keys, output=collect, format="csv")
+    # In a savepoint: a COPY failed on purpose (the fallback) leaves the transaction, and its snapshot, usable.
+    async with driver.transaction():
+        await driver.copy_from_query(statement, *values, *keys, output=collect, format="csv")
     lines = _lines(b"".join(parts))
     start = 36  # the id's text: 32 hex digits and 4 dashes
     encoded = _encoded(b"".join([_HEX_PAD + line[:start] for line in lines]).replace(b"-", b""))
     prefix = ids.CONTACT.encode() + b"_"
-    block = b"".join(
+    return b"".join(
         [prefix + encoded[i * 28 + 2 : i * 28 + 28] + line[start:] + b"\r\n" for i, line in enumerate(lines)]
     )
-    if len(lines) < BATCH:
-        return block, None
-    last = ids.decode(ids.CONTACT, ids.CONTACT + "_" + encoded[-26:].decode())
-    at = await session.scalar(select(Contact.created_at).where(Contact.workspace_id == ws.id, Contact.id == last))
-    return block, (at, last) if at is not None else None
+
+
+class _Reader:
+    """One connection of the export: a read transaction in the export's snapshot, with the COPY's settings
+    and the filtered statement."""
+
+    def __init__(self, session: AsyncSession, base: Select[Any]) -> None:
+        self.session = session
+        self.base = base
+
+    @classmethod
+    async def open(cls, session: AsyncSession, snapshot: str | None, filtered: Filtered) -> tuple[_Reader, str]:
+        """Begin ``session``'s transaction in ``snapshot`` (a new one, exported, when None)."""
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        if snapshot is None:
+            snapshot = str(await session.scalar(text("SELECT pg_export_snapshot()")))
+        else:
+            await session.execute(text(f"SET TRANSACTION SNAPSHOT {_sql_string(snapshot)}"))
+        # JIT compiling costs seconds a batch (the joins' estimated cost is high); the sort of a batch's rows
+        # fits in memory; the float and date text forms are the ones the cells are written from.
+        for setting in _PG_SETTINGS:
+            await session.execute(text(f"SET LOCAL {setting}"))
+        return cls(session, await filtered(session)), snapshot
+
+    async def block(
+        self, keys: Sequence[str], ws: Workspace, after: Key | None, lower: Key | None, reference: Reference
+    ) -> bytes:
+        try:
+            return await _pg_copy(self.session, self.base, keys, ws, after, lower)
+        except asyncpg.InvalidTextRepresentationError as exc:
+            if _FALLBACK not in str(exc):
+                raise
+        # A cell SQL cannot render exactly: this batch through the reference.
+        return await reference(self.session, after, lower)
 
 
 async def _pg_batches(
     db: Database, ws: Workspace, keys: Sequence[str], filtered: Filtered, reference: Reference
-) -> AsyncIterator[bytes]:
-    after: Key | None = None
-    while True:
-        block: bytes | None = None
-        async with db.read_session() as session:
-            base = await filtered(session)
-            try:
-                block, lower = await _pg_copy(session, base, keys, ws, after)
-            except asyncpg.InvalidTextRepresentationError as exc:
-                if _FALLBACK not in str(exc):
-                    raise
-        if block is None:  # a cell SQL cannot render exactly: this batch through the reference
-            async with db.read_session() as session:
-                lower = await _lower(session, await filtered(session), after)
-                block = await reference(session, after, lower)
-        yield block
-        if lower is None:
-            return
-        after = lower
+) -> AsyncGenerator[bytes, None]:
+    """The batches, two at a time on two connections (the database's work a row is what bounds the export,
+    and each connection's server process takes a core), in one snapshot exported by the first and imported
+    by the second, the way pg_dump's parallel jobs share one: every batch sees the same rows, so the keys
+    bounding the next batch, read ahead, are exact. At most one batch waits while the caller takes the last."""
+    tasks: list[asyncio.Task[bytes]] = []
+    async with contextlib.AsyncExitStack() as stack:
+        first, snapshot = await _Reader.open(await stack.enter_async_context(db.read_session()), None, filtered)
+        readers = [first]
+        try:
+            lower = await _bound(first.session, first.base, None)
+            tasks.append(asyncio.ensure_future(first.block(keys, ws, None, lower, reference)))
+            started = 1
+            while tasks:
+                if lower is not None:  # another batch follows: start it on the other connection
+                    if len(readers) == 1:
+                        session = await stack.enter_async_context(db.read_session())
+                        readers.append((await _Reader.open(session, snapshot, filtered))[0])
+                    reader = readers[started % 2]  # the one whose batch the caller took last
+                    after, lower = lower, await _bound(reader.session, reader.base, lower)
+                    tasks.append(asyncio.ensure_future(reader.block(keys, ws, after, lower, reference)))
+                    started += 1
+                block = await tasks[0]
+                del tasks[0]
+                yield block
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
 
 
 # ---------------------------------------------------------------- SQLite
@@ -529,7 +568,7 @@ async def _fetch(driver: Any, sql: str, values: Sequence[Any]) -> list[Any]:
 
 async def _sqlite_batches(
     db: Database, ws: Workspace, keys: Sequence[str], filtered: Filtered, reference: Reference
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     columns: list[ColumnElement[Any]] = [literal_column(c) for c in _sqlite_columns()]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -568,9 +607,10 @@ async def _sqlite_batches(
 
 async def batches(
     db: Database, ws: Workspace, keys: Sequence[str], filtered: Filtered, reference: Reference
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The export's CSV rows (no header), a batch at a time, newest first."""
     source = _pg_batches if db.is_postgres else _sqlite_batches
-    async for block in source(db, ws, keys, filtered, reference):
-        if block:
-            yield block
+    async with contextlib.aclosing(source(db, ws, keys, filtered, reference)) as blocks:
+        async for block in blocks:
+            if block:
+                yield block

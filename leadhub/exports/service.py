@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from typing import Any, Literal
 
 import orjson
@@ -190,7 +191,7 @@ def _contact_json(
 
 async def _stream_contacts(
     db: Database, ws: Workspace, format: Format, filters: contacts.ContactFilters
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     if format == "jsonl":
         async for batch in contact_batches(db, ws, filters):
             yield b"".join([orjson.dumps(o) + b"\n" for o in batch])
@@ -210,9 +211,12 @@ async def _stream_contacts(
     async def reference(session: AsyncSession, after: contacts_csv.Key | None, lower: contacts_csv.Key | None) -> bytes:
         return _reference_csv([out for _, out in await _contact_range(session, ws, filters, after, lower, None)], keys)
 
-    async for block in contacts_csv.batches(db, ws, keys, filtered, reference):
-        yield header + block if header else block
-        header = None
+    # aclosing, here and in the callers: an export left early (the client went away) gives its connections
+    # back as it is closed, not when the collector finds the inner generators.
+    async with aclosing(contacts_csv.batches(db, ws, keys, filtered, reference)) as blocks:
+        async for block in blocks:
+            yield header + block if header else block
+            header = None
     if header:  # no rows
         yield header
 
@@ -263,12 +267,13 @@ def _lister(resource: Resource) -> tuple[Callable[..., Awaitable[Page[Any]]], Ca
 
 async def stream(
     db: Database, ws: Workspace, resource: Resource, format: Format, filters: Filters
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The export's bytes, one page of rows at a time (each page in its own short read transaction)."""
     if resource == "contacts":
         assert isinstance(filters, contacts.ContactFilters)
-        async for block in _stream_contacts(db, ws, format, filters):
-            yield block
+        async with aclosing(_stream_contacts(db, ws, format, filters)) as blocks:
+            async for block in blocks:
+                yield block
         return
     list_fn, to_out = _lister(resource)
     writer_buffer = io.StringIO()

@@ -19,7 +19,7 @@ from leadhub.core.errors import Invalid
 from leadhub.db.engine import Database
 from leadhub.exports import contacts_csv
 from leadhub.exports import service as exports
-from tests.conftest import Tenant
+from tests.conftest import ENGINE, Tenant
 
 AWKWARD: list[dict[str, Any]] = [
     {
@@ -222,3 +222,49 @@ async def test_a_filter_the_database_refuses_fails_before_the_first_block(
     with pytest.raises(Invalid) as refused:
         await anext(body)
     assert refused.value.errors[0].field == "custom_field.seats"
+
+
+@pytest.mark.skipif(ENGINE != "postgres", reason="SQLite reads each batch in its own transaction")
+async def test_a_postgres_export_reads_one_snapshot_across_its_connections(
+    client: httpx.AsyncClient, tenant: Tenant, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches run two at a time on two connections in one snapshot: changes committed while the export runs
+    stay out of it, also on the connection whose batch fell back to the reference (its COPY failed)."""
+    monkeypatch.setattr(contacts_csv, "BATCH", 2)
+    await _seed(client, tenant, AWKWARD)
+    ws = await _workspace(database, tenant)
+    odd = """UPDATE contacts SET custom_fields = custom_fields || '{"float": 1.50}'::jsonb"""
+    newest = "SELECT id FROM contacts WHERE workspace_id = :ws ORDER BY created_at DESC, id DESC LIMIT 1"
+    await _commit(database, f"{odd} WHERE workspace_id = :ws AND id = ({newest})", ws)
+    before = await _reference(database, ws, contacts.ContactFilters())
+    body = exports.stream(database, ws, "contacts", "csv", contacts.ContactFilters())
+    blocks = [await anext(body)]
+    await _commit(database, "UPDATE contacts SET first_name = 'Changed', status = 'lost' WHERE workspace_id = :ws", ws)
+    await _commit(database, "DELETE FROM contact_tags WHERE workspace_id = :ws", ws)
+    blocks += [block async for block in body]
+    assert len(blocks) == 4
+    assert b"".join(blocks) == before != await _reference(database, ws, contacts.ContactFilters())
+
+
+@pytest.mark.skipif(ENGINE != "postgres", reason="the look-ahead batch runs on PostgreSQL only")
+async def test_an_export_left_early_returns_its_connections(
+    client: httpx.AsyncClient, tenant: Tenant, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(contacts_csv, "BATCH", 2)
+    await _seed(client, tenant, AWKWARD)
+    ws = await _workspace(database, tenant)
+    idle = database.engine.pool.checkedout()  # type: ignore[attr-defined]
+    body = exports.stream(database, ws, "contacts", "csv", contacts.ContactFilters())
+    await anext(body)
+    assert database.engine.pool.checkedout() == idle + 2  # type: ignore[attr-defined]
+    await body.aclose()
+    assert database.engine.pool.checkedout() == idle  # type: ignore[attr-defined]
+    assert await _exported(database, ws, contacts.ContactFilters()) == await _reference(
+        database, ws, contacts.ContactFilters()
+    )
+
+
+async def _commit(database: Database, sql: str, ws: Workspace) -> None:
+    async with database.session() as session:
+        await session.execute(text(sql), {"ws": ws.id})
+        await session.commit()
