@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -15,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.util import await_only
+from sqlalchemy.util.concurrency import in_greenlet
 
 _READONLY = "leadhub_readonly"
 
@@ -87,6 +90,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "invalidate")
+    def _on_invalidate(dbapi_connection: Any, _record: Any, _exception: BaseException | None) -> None:
+        # An invalidated connection (a task cancelled mid-statement: SIGTERM, a shutdown) is closed next. Closed
+        # while a cursor still holds a stepped statement (the cancelled task's frames keep it alive), SQLite
+        # keeps it as a "zombie" with its transaction open, holding the database's write lock until that cursor
+        # is collected: every other writer then waited out busy_timeout. Rolled back first, nothing is held.
+        # Queued on the connection's thread behind the statement in flight; shielded from a second cancel.
+        # (Outside a greenlet this is the garbage collector closing it: nothing can be awaited there.)
+        if in_greenlet():
+            with contextlib.suppress(Exception):
+                await_only(asyncio.shield(dbapi_connection.driver_connection.rollback()))
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

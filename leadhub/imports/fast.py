@@ -810,11 +810,12 @@ async def _insert_rows(
         cache = int(await session.scalar(text("PRAGMA cache_size")) or 0)
         if _SQLITE_CACHE_KIB < cache < 0:  # a bigger cache, or one counted in pages, is left as it is
             await session.execute(text(f"PRAGMA cache_size = {_SQLITE_CACHE_KIB}"))
-    try:
-        await _write_rows(session, sqlite, rows, contact_rows, events, ws_id, job_id)
-    finally:
-        if sqlite:
-            await session.execute(text(f"PRAGMA cache_size = {cache}"))
+    await _write_rows(session, sqlite, rows, contact_rows, events, ws_id, job_id)
+    if sqlite:
+        # Only after a chunk written: after a failure the session may run nothing more (a task cancelled
+        # mid-statement has its connection invalidated, and a statement here raised in place of the
+        # cancellation, failing the job). A connection kept after a failed chunk keeps the bigger cache.
+        await session.execute(text(f"PRAGMA cache_size = {cache}"))
     if not outbox:
         return []
     return [Event(**e) for e in events]
