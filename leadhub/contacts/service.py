@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, cast
 
+import asyncpg  # type: ignore[import-untyped]
+import orjson
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -34,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as cast_
 from sqlalchemy import delete as sql_delete
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, make_transient_to_detached
@@ -63,12 +66,14 @@ from leadhub.core.errors import Conflict, FieldError, Invalid, NotFound
 from leadhub.core.validation import ValidationFailure, kind_of, normalize_email, normalize_phone
 from leadhub.custom_fields import service as custom_fields
 from leadhub.custom_fields.models import CustomFieldDefinition
-from leadhub.db.engine import SqliteStatement, driver_connection, positional
+from leadhub.db.engine import Database, SqliteStatement, driver_connection, positional
 from leadhub.deals import service as deals
 from leadhub.events import service as events
 from leadhub.privacy import suppression
 from leadhub.privacy.models import Suppression
 from leadhub.tasks import service as tasks
+from leadhub.webhooks import outbox, wakeup
+from leadhub.webhooks.models import PENDING, WebhookEndpoint
 
 Mode = Literal["create", "patch", "upsert"]
 T = TypeVar("T")
@@ -465,24 +470,36 @@ async def _apply(
     With ``facts`` (a new contact's database reads, done beforehand), it reads nothing itself."""
     given = data.model_fields_set
     plan = plan or _plan(ws, contact, data, mode)
-    emails, phones, errors = plan.emails, plan.phones, plan.errors
 
     custom = dict(contact.custom_fields or {})
     if data.custom_fields:
         # The facts read already says whether the workspace defines any custom field (none: nothing to coerce).
         typed = facts is None or facts.typed_custom_fields
         definitions = await custom_fields.definitions_by_key(session, ws.id) if typed else {}
-        custom_fields.apply_values(custom, data.custom_fields, definitions, errors)
-    if errors:
-        raise Invalid(errors)
+        custom_fields.apply_values(custom, data.custom_fields, definitions, plan.errors)
+    if plan.errors:
+        raise Invalid(plan.errors)
     company_key = await companies.reference(session, ws.id, data.company_id, "company_id")
-    new_emails = [e for e in emails or [] if e.path]
-    new_phones = [p for p in phones or [] if p.path]
+    new_emails, new_phones = _new_identities(plan)
     if facts is not None:
         _refuse_taken(facts, None, new_emails, new_phones)
     else:
         await _check_owners(session, ws.id, contact.id if mode != "create" else None, new_emails, new_phones)
+    _fill(contact, data, mode, plan, custom)
+    if "company_id" in given:
+        contact.company_id = company_key
+    elif mode == "create":
+        # A work email links the new contact to the company of its domain (never a free-mail domain).
+        if facts is not None:
+            contact.company_id = facts.domain_company
+        else:
+            contact.company_id = await companies.company_for_email(session, ws.id, contact.primary_email)
 
+
+def _fill(contact: Contact, data: ContactIn, mode: Mode, plan: _Plan, custom: dict[str, Any]) -> None:
+    """Write ``data`` onto ``contact``, checks done: every field but the company link."""
+    given = data.model_fields_set
+    emails, phones = plan.emails, plan.phones
     for name in PLAIN_FIELDS:
         if name in given:
             setattr(contact, name, getattr(data, name))
@@ -507,14 +524,6 @@ async def _apply(
         contact.tag_rows = []
     _apply_names(contact, data, mode, emails_changed=emails is not None)
     contact.search_text = _search_text(contact)
-    if "company_id" in given:
-        contact.company_id = company_key
-    elif mode == "create":
-        # A work email links the new contact to the company of its domain (never a free-mail domain).
-        if facts is not None:
-            contact.company_id = facts.domain_company
-        else:
-            contact.company_id = await companies.company_for_email(session, ws.id, contact.primary_email)
 
 
 def _merge_objects(contact: Contact, data: ContactIn, mode: Mode) -> None:
@@ -692,9 +701,16 @@ def _one_of(column: Any, name: str, postgres: bool) -> Any:
 
 
 def _facts_statement(
-    postgres: bool, suppressed: bool, emails: bool, phones: bool, domain: bool, field_keys: bool
+    postgres: bool,
+    suppressed: bool,
+    emails: bool,
+    phones: bool,
+    domain: bool,
+    field_keys: bool,
+    endpoints: bool = False,
 ) -> Any:
-    """The union ``_read_found`` runs, for one combination of what the body holds (built once each)."""
+    """The union ``_read_found`` runs, for one combination of what the body holds (built once each);
+    with ``endpoints``, the workspace's enabled webhook endpoints too (their event types as JSON text)."""
     ws = bindparam("ws", type_=Uuid())
     parts: list[Any] = [
         select(
@@ -735,6 +751,12 @@ def _facts_statement(
                 _one_of(CustomFieldDefinition.key, "field_keys", postgres),
             )
         )
+    if endpoints:
+        parts.append(
+            select(literal_column("'w'"), cast_(WebhookEndpoint.event_types, String()), WebhookEndpoint.id).where(
+                WebhookEndpoint.workspace_id == ws, WebhookEndpoint.enabled.is_(True)
+            )
+        )
     return union_all(*parts) if len(parts) > 1 else parts[0]
 
 
@@ -749,6 +771,8 @@ class _Found:
     companies: dict[str, uuid.UUID]
     typed_keys: set[str]
     dedupe_on_ingest: bool
+    # (id, event types) of the workspace's enabled webhook endpoints, when asked for.
+    endpoints: list[tuple[uuid.UUID, list[str]]] = field(default_factory=list)
 
 
 def _new_identities(plan: _Plan) -> tuple[list[_Entry], list[_Entry]]:
@@ -788,7 +812,6 @@ async def _read_found(
     ):
         if values:
             params[name] = values
-    found = _Found(set(), {}, {}, {}, set(), False)
     rows: list[tuple[Any, ...]]
     if isinstance(statement, SqliteStatement):
         rows = await statement.rows(session, params)
@@ -796,6 +819,12 @@ async def _read_found(
         # Through SQLAlchemy on PostgreSQL: as the transaction's first statement, it begins the driver's
         # transaction (the driver's own statements that follow run in it).
         rows = [tuple(row) for row in await session.execute(statement, params)]
+    return _collect(rows)
+
+
+def _collect(rows: Sequence[Sequence[Any]]) -> _Found:
+    """The facts union's rows, sorted by kind."""
+    found = _Found(set(), {}, {}, {}, set(), False)
     for kind, value, owner in rows:
         if kind == "e":
             found.email_owners[value] = owner
@@ -809,6 +838,8 @@ async def _read_found(
             found.typed_keys.add(value)
         elif kind == "d":
             found.dedupe_on_ingest = True
+        elif kind == "w":
+            found.endpoints.append((owner, orjson.loads(value)))
     return found
 
 
@@ -934,6 +965,30 @@ _PG_INSERT_NEW_SQL, _PG_INSERT_NEW_PARAMS = positional(_PG_INSERT_NEW.text)
 _JSON_COLUMNS = frozenset(f"c_{c.key}" for c in _CONTACTS.columns if isinstance(c.type, JSON))
 
 
+def _pg_rows_params(contact: Contact, keys: set[str]) -> dict[str, Any]:
+    """The parameters of a new contact's rows in ``_PG_INSERT_NEW`` and ``_PG_WRITE_NEW``."""
+    emails, phones, tags = contact.emails, contact.phones, contact.tag_rows
+    params: dict[str, Any] = {f"c_{column}": getattr(contact, attr) for attr, column in _CONTACT_COLUMNS}
+    params |= {
+        "ws": contact.workspace_id,
+        "id": contact.id,
+        "t_tag": [t.tag for t in tags],
+        "t_pos": [t.position for t in tags],
+        "k_key": sorted(keys),
+        "e_value": [e.address for e in emails],
+        "e_type": [e.type for e in emails],
+        "e_primary": [e.is_primary for e in emails],
+        "e_pos": [e.position for e in emails],
+        "p_value": [p.number for p in phones],
+        "p_type": [p.type for p in phones],
+        "p_primary": [p.is_primary for p in phones],
+        "p_pos": [p.position for p in phones],
+    }
+    for name in _JSON_COLUMNS:
+        params[name] = None if params[name] is None else json.dumps(params[name])
+    return params
+
+
 async def _insert_new(session: AsyncSession, contact: Contact) -> bool:
     """INSERT the contact, its emails, phones, tags and match keys; False (rows left for the caller to
     delete) when an email or phone was already taken, by a writer that committed after we read."""
@@ -941,24 +996,7 @@ async def _insert_new(session: AsyncSession, contact: Contact) -> bool:
     emails, phones, tags = contact.emails, contact.phones, contact.tag_rows
     keys = match_index.keys_of(contact)
     if session.get_bind().dialect.name == "postgresql":
-        params: dict[str, Any] = {f"c_{column}": getattr(contact, attr) for attr, column in _CONTACT_COLUMNS}
-        params |= {
-            "ws": ws_id,
-            "id": contact_id,
-            "t_tag": [t.tag for t in tags],
-            "t_pos": [t.position for t in tags],
-            "k_key": sorted(keys),
-            "e_value": [e.address for e in emails],
-            "e_type": [e.type for e in emails],
-            "e_primary": [e.is_primary for e in emails],
-            "e_pos": [e.position for e in emails],
-            "p_value": [p.number for p in phones],
-            "p_type": [p.type for p in phones],
-            "p_primary": [p.is_primary for p in phones],
-            "p_pos": [p.position for p in phones],
-        }
-        for name in _JSON_COLUMNS:
-            params[name] = None if params[name] is None else json.dumps(params[name])
+        params = _pg_rows_params(contact, keys)
         driver = await driver_connection(session)
         claimed = await driver.fetchval(_PG_INSERT_NEW_SQL, *(params[name] for name in _PG_INSERT_NEW_PARAMS))
         return bool(claimed == len(emails) + len(phones))
@@ -1009,6 +1047,183 @@ def _attach(session: AsyncSession, contact: Contact) -> None:
         make_transient_to_detached(row)
     make_transient_to_detached(contact)
     session.add(contact)
+
+
+# ---------------------------------------------------------------- PostgreSQL: a new contact in two statements
+#
+# A POST without an Idempotency-Key needs no session: one read (the facts, with the workspace's webhook
+# endpoints) and one statement that writes the contact's rows, its event and the event's deliveries and
+# commits on its own (it is its own transaction). The event's number is taken inside that statement, after
+# its emails and phones are in (the UPDATE waits for them): every writer takes the unique keys first and the
+# workspace's row last, so two writers never wait on each other in both orders, and the row is locked from
+# there to the end of the statement's commit only, as the committing message of ``outbox.flush_and_enqueue``
+# locks it. A concurrent writer that took one of our emails or phones after our read fails the statement
+# (a unique violation), which leaves nothing behind: read again and answer its 409, or write again.
+
+
+def _pg_write_new() -> TextClause:
+    """``_pg_insert_new`` with the ``contact.created`` event and its webhook deliveries, without ON CONFLICT
+    (a taken email or phone fails the statement). Answers how many deliveries it wrote."""
+    columns = [column for _, column in _CONTACT_COLUMNS]
+    values = ", ".join(f":c_{column}" for column in columns)
+    identities = ""
+    for cte, table, column in (("e", "contact_emails", "address"), ("p", "contact_phones", "number")):
+        identities += f"""
+{cte} AS (
+  INSERT INTO {table} (workspace_id, {column}, contact_id, type, is_primary, position)
+  SELECT CAST(:ws AS uuid), u.v, CAST(:id AS uuid), u.t, u.p, u.n
+  FROM unnest(CAST(:{cte}_value AS varchar[]), CAST(:{cte}_type AS varchar[]), CAST(:{cte}_primary AS boolean[]),
+              CAST(:{cte}_pos AS integer[])) AS u(v, t, p, n)
+  RETURNING 1
+),"""
+    sql = f"""
+WITH{identities}
+c AS (INSERT INTO contacts ({", ".join(columns)}) VALUES ({values})),
+t AS (
+  INSERT INTO contact_tags (workspace_id, contact_id, tag, position)
+  SELECT CAST(:ws AS uuid), CAST(:id AS uuid), u.tag, u.pos
+  FROM unnest(CAST(:t_tag AS varchar[]), CAST(:t_pos AS integer[])) AS u(tag, pos)
+),
+k AS (
+  INSERT INTO contact_match_keys (workspace_id, key, contact_id)
+  SELECT CAST(:ws AS uuid), u.key, CAST(:id AS uuid) FROM unnest(CAST(:k_key AS varchar[])) AS u(key)
+),
+s AS (
+  UPDATE workspaces SET event_seq = event_seq + 1
+  WHERE id = CAST(:ws AS uuid) AND (SELECT count(*) FROM e) + (SELECT count(*) FROM p) >= 0
+  RETURNING event_seq
+),
+ev AS (
+  INSERT INTO events (workspace_id, seq, id, type, resource_type, resource_id, contact_id, actor_type, actor_id,
+                      door, changes, payload, occurred_at)
+  SELECT CAST(:ws AS uuid), s.event_seq, CAST(:ev_id AS uuid), CAST(:ev_type AS varchar), 'contact',
+         CAST(:id AS uuid), CAST(:id AS uuid), CAST(:actor_type AS varchar), CAST(:actor_id AS varchar),
+         CAST(:door AS varchar), NULL, CAST(:payload AS jsonb), CAST(:now AS timestamptz)
+  FROM s
+),
+d AS (
+  INSERT INTO webhook_deliveries (workspace_id, id, endpoint_id, event_seq, event_id, event_type, contact_id,
+                                  status, attempts, next_attempt_at, created_at)
+  SELECT CAST(:ws AS uuid), u.id, u.endpoint_id, s.event_seq, CAST(:ev_id AS uuid), CAST(:ev_type AS varchar),
+         CAST(:id AS uuid), CAST(:status AS varchar), 0, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+  FROM s, unnest(CAST(:d_id AS uuid[]), CAST(:d_endpoint AS uuid[])) AS u(id, endpoint_id)
+  RETURNING 1
+),
+note AS (SELECT pg_notify('{wakeup.CHANNEL}', '') FROM (SELECT 1 FROM d LIMIT 1) AS any_delivery)
+SELECT (SELECT count(*) FROM d) + 0 * (SELECT count(*) FROM note)
+"""
+    return text(sql)
+
+
+_PG_WRITE_NEW_SQL, _PG_WRITE_NEW_PARAMS = positional(_pg_write_new().text)
+_CREATED = "contact.created"
+# The facts read of the direct path, by shape (see ``_facts_statement``), as asyncpg's SQL text.
+_PG_FACTS: dict[tuple[bool, ...], tuple[str, tuple[str, ...]]] = {}
+
+
+async def create_direct(db: Database, ws: Workspace, actor: Actor, data: ContactIn) -> bytes | None:
+    """PostgreSQL: ``create`` for a request without an Idempotency-Key, in two statements and no session;
+    answers the new contact's JSON (as ``to_out`` renders it). None (nothing written) when the body needs
+    what only ``create`` does: invalid input (its errors read the workspace's definitions), a company_id to
+    look up, custom fields with definitions, or the workspace's opt-in ingest dedupe."""
+    if data.company_id is not None:
+        return None
+    plan = _plan(ws, None, data, "create")
+    if plan.errors:
+        return None
+    async with db.engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        try:
+            for attempt in range(_RACE_RETRIES):
+                found = await _pg_read_found(driver, db.engine.dialect, ws, data, plan)
+                facts = _facts_of(found, data, plan)
+                if facts.dedupe_on_ingest or facts.typed_custom_fields:
+                    return None
+                if attempt:
+                    plan = _plan(ws, None, data, "create")
+                contact = _new_contact(ws, data, plan, facts)
+                out = to_out(contact)
+                answer = out.__pydantic_serializer__.to_json(out)
+                try:
+                    delivered = await _pg_write_new_contact(driver, actor, contact, answer, found.endpoints)
+                except asyncpg.UniqueViolationError:
+                    continue  # taken after our read: the next read finds the owner (409) or it is gone again
+                if delivered:
+                    outbox.wake_after_commit()
+                return answer
+            # Taken at every try, and gone again at every read: a 409 like the last attempt of ``create``.
+            raise Conflict("email", "", detail="an email or phone of this contact was taken concurrently")
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+            # What SQLAlchemy does on a lost connection: drop it and the pooled ones of its generation.
+            await connection.invalidate()
+            await db.engine.dispose(close=False)
+            raise
+
+
+async def _pg_read_found(driver: Any, dialect: Dialect, ws: Workspace, data: ContactIn, plan: _Plan) -> _Found:
+    """``_read_facts``' union, with the workspace's webhook endpoints, straight on the driver."""
+    new_emails, new_phones = _new_identities(plan)
+    domain = _domain_of(data, plan)
+    params: dict[str, Any] = {
+        "ws": ws.id,
+        "digests": list(
+            suppression.digests_of([(e.path, e.value) for e in new_emails], [(p.path, p.value) for p in new_phones])
+        ),
+        "emails": [e.value for e in new_emails],
+        "phones": [p.value for p in new_phones],
+        "domains": [domain] if domain else [],
+        "field_keys": list(data.custom_fields or {}),
+    }
+    digests, emails, phones, domains, field_keys = (
+        bool(params[name]) for name in ("digests", "emails", "phones", "domains", "field_keys")
+    )
+    shape = (digests, emails, phones, domains, field_keys)
+    compiled = _PG_FACTS.get(shape)
+    if compiled is None:
+        statement = _facts_statement(True, digests, emails, phones, domains, field_keys, endpoints=True).compile(
+            dialect=dialect
+        )
+        compiled = _PG_FACTS[shape] = (str(statement), tuple(statement.positiontup or ()))
+    sql, names = compiled
+    return _collect(await driver.fetch(sql, *(params[name] for name in names)))
+
+
+def _new_contact(ws: Workspace, data: ContactIn, plan: _Plan, facts: _Facts) -> Contact:
+    """A new contact (not in any session) out of ``data``, checked against ``facts`` as ``_apply`` checks it
+    when the workspace defines none of the body's custom fields and the body names no company."""
+    now = clock.now()
+    contact = Contact(workspace_id=ws.id, id=ids.new_uuid(), created_at=now, updated_at=now)
+    custom: dict[str, Any] = {}
+    if data.custom_fields:
+        custom_fields.apply_values(custom, data.custom_fields, {}, plan.errors)
+    if plan.errors:
+        raise Invalid(plan.errors)
+    _refuse_taken(facts, None, *_new_identities(plan))
+    _fill(contact, data, "create", plan, custom)
+    contact.company_id = None if "company_id" in data.model_fields_set else facts.domain_company
+    return contact
+
+
+async def _pg_write_new_contact(
+    driver: Any, actor: Actor, contact: Contact, answer: bytes, endpoints: list[tuple[uuid.UUID, list[str]]]
+) -> int:
+    """Run ``_PG_WRITE_NEW`` for ``contact``, its event's payload the answer's JSON; deliveries written."""
+    targets = outbox.endpoints_for(_CREATED, endpoints)
+    params = _pg_rows_params(contact, match_index.keys_of(contact))
+    params |= {
+        "ev_id": ids.new_uuid(),
+        "ev_type": _CREATED,
+        "actor_type": actor.type,
+        "actor_id": actor.id,
+        "door": actor.door,
+        # The answer is the contact's snapshot, as events carry it (``snapshot``: the same model's JSON).
+        "payload": answer.decode(),
+        "now": clock.now(),
+        "status": PENDING,
+        "d_id": [ids.new_uuid() for _ in targets],
+        "d_endpoint": targets,
+    }
+    return int(await driver.fetchval(_PG_WRITE_NEW_SQL, *(params[name] for name in _PG_WRITE_NEW_PARAMS)))
 
 
 async def _after_ingest(session: AsyncSession, ws: Workspace, actor: Actor, contact: Contact) -> Contact:

@@ -45,6 +45,20 @@ def matches(endpoint_id: uuid.UUID, event_types: Sequence[str], flow_names: Sequ
     return True
 
 
+def endpoints_for(event_type: str, endpoints: Sequence[tuple[uuid.UUID, Sequence[str]]]) -> list[uuid.UUID]:
+    """The endpoints an event of ``event_type`` goes to, for a type ``matches`` judges by type alone (not a
+    test event, not ``flow.triggered``)."""
+    assert event_type not in (TEST_EVENT, FLOW_TRIGGERED)
+    return [endpoint_id for endpoint_id, event_types in endpoints if type_matches(event_types, event_type)]
+
+
+def wake_after_commit() -> None:
+    """Wake this process's dispatchers for outbox rows a statement wrote and committed on its own (outside
+    any session, so ``wakeup``'s after-commit hook does not see them; its NOTIFY reaches other processes)."""
+    for wake in list(wakeup._local):
+        wake.set()
+
+
 def delivery_row(workspace_id: uuid.UUID, endpoint_id: uuid.UUID, event: Event) -> dict[str, Any]:
     now = clock.now()
     return {
