@@ -26,7 +26,9 @@ def _amount(value: Any) -> Any:
     return str(value)
 
 
-Amount = Annotated[str, BeforeValidator(_amount), StringConstraints(max_length=40), TRIMMED]
+# The length rule before the conversion in the annotation, so pydantic checks it as a string rule ("at most 40
+# characters"); after it, the rule was a generic length ("at most 40 items").
+Amount = Annotated[str, StringConstraints(max_length=40), BeforeValidator(_amount), TRIMMED]
 
 
 class DealIn(BaseModel):

@@ -139,11 +139,14 @@ async def test_money_is_exact_and_never_a_float(client: httpx.AsyncClient, tenan
         ({"value": "1.5", "currency": "JPY"}, "decimal_places"),
         ({"value": "-1"}, "minimum"),
         ({"currency": "XYZ"}, "currency"),
+        ({"value": "1" * 41}, "string_too_long"),
     ]
     for body, rule in cases:
         response = await client.post("/v1/deals", json={"name": "x", **body}, headers=tenant.headers)
         assert response.status_code == 422, response.text
         assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [(next(iter(body)), rule)]
+        if rule == "string_too_long":  # a string rule, worded as one (it once said "at most 40 items")
+            assert "40 characters" in response.json()["errors"][0]["message"], response.text
     exact = await deal(client, tenant, value="0.1", currency="KWD")
     assert exact["value"] == "0.100"
     big = await deal(client, tenant, value="99999999999999.99")
