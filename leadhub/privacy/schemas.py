@@ -68,4 +68,4 @@ class UnsubscribeIn(BaseModel):
     source: Annotated[str, StringConstraints(max_length=200), TRIMMED] | None = Field(
         None, description="Where the request came from (link, form, phone call, ...)"
     )
-    text_version: Annotated[str, StringConstraints(max_length=100)] | None = None
+    text_version: Annotated[str, StringConstraints(max_length=100), TRIMMED] | None = None

@@ -62,7 +62,7 @@ async def test_unsubscribe_sets_dnd_and_records_withdrawn_marketing_consent(
     contact = (await client.post("/v1/contacts", json={"email": "bo@example.com"}, headers=tenant.headers)).json()
     response = await client.post(
         f"/v1/contacts/{contact['id']}/unsubscribe",
-        json={"source": "email footer link", "text_version": "2030-01"},
+        json={"source": " email footer link ", "text_version": " 2030-01\t"},  # stored trimmed, like every text
         headers=tenant.headers,
     )
     assert response.status_code == 200, response.text
