@@ -77,7 +77,9 @@ def keyset(after: Key | None, lower: Key | None) -> list[ColumnElement[bool]]:
 # five mask-and-shift steps (step k moves the groups whose index has bit k set by 2**k), then base64 (C)
 # writes each 6-bit slot as one character, mapped to the alphabet.
 _SLOT = 21
-_HEX_PAD = b"0" * 2 * (_SLOT - 16)
+# The 5 bytes in front of each UUID: 12 one bits, base64's "//" in front of each encoded id (the
+# ids' bits take the lower 156 of the 168 once spread); then zeros.
+_HEX_PAD = b"fff" + b"0" * (2 * (_SLOT - 16) - 3)
 
 
 def _spread_masks() -> list[tuple[int, bytes]]:
@@ -98,7 +100,7 @@ _B64 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", ids._ALPHABET.encode
 
 def _encoded(hexes: bytes) -> bytes:
     """``ids.encode`` of many UUIDs at once (without prefix), given as hex digits, each UUID's 32 behind
-    ``_HEX_PAD``: 28 characters each, the first two always ``00``."""
+    ``_HEX_PAD``: 28 characters each, the first two always ``//``."""
     raw = bytes.fromhex(hexes.decode())
     count = len(raw) // _SLOT
     x = int.from_bytes(raw, "big")
@@ -121,11 +123,10 @@ _NESTED_UNSAFE = r"""regexp_replace({t}, '"(?:[^"\\]|\\.)*"', '', 'g') ~ '[0-9]\
 # Python's repr of the float a jsonb number's text parses to, from PostgreSQL's shortest float8 text
 # (PostgreSQL writes exponents from 1e15 and Python from 1e16: such a text never equals the jsonb's).
 _PY_FLOAT = "CASE WHEN ({t})::float8::text ~ '[.en]' THEN ({t})::float8::text ELSE ({t})::float8::text || '.0' END"
-# PostgreSQL's text drops a fraction's trailing zeros; Python writes all six digits, or none when zero.
-# (NULL stays NULL through every step.)
+# ISO 8601 in UTC (the statement's TimeZone) as pydantic writes it: microseconds only when not zero.
 _TIME = (
-    "replace(rpad(({c} AT TIME ZONE 'UTC')::text,"
-    " CASE WHEN length(({c} AT TIME ZONE 'UTC')::text) > 19 THEN 26 ELSE 19 END, '0'), ' ', 'T') || 'Z'"
+    "CASE WHEN date_trunc('second', {c}) = {c} THEN to_char({c}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    ' ELSE to_char({c}, \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\') END'
 )
 
 
@@ -157,9 +158,10 @@ def _pg_list(name: str, table: str, value: str, ws: str) -> str:
     """A LEFT JOIN of the batch's lists (their count and, for one, the value), read by one range scan of the
     (workspace_id, contact_id) index between the batch's least and greatest ids: ids are UUIDv7s minted with
     created_at, so a batch's ids are close together (a lookup per row costs three times as much). No sort:
-    a contact with more than one value is ordered and joined by ``_pg_list_cell``."""
+    a contact with more than one value is ordered and joined by ``_pg_list_cell``, so ``v`` is read only when
+    it is the one value: compared bytewise (``COLLATE "C"``), not by the database's collation."""
     return (
-        f" LEFT JOIN (SELECT l.contact_id, count(*) AS n, min(l.{value}) AS v FROM {table} l"
+        f' LEFT JOIN (SELECT l.contact_id, count(*) AS n, min(l.{value} COLLATE "C") AS v FROM {table} l'
         f" WHERE l.workspace_id = {ws} AND l.contact_id BETWEEN (SELECT lo FROM r) AND (SELECT hi FROM r)"
         f" GROUP BY l.contact_id) {name} ON {name}.contact_id = b.id"
     )
@@ -263,24 +265,21 @@ def _driver_sql(stmt: Select[Any], session: AsyncSession) -> tuple[str, list[Any
     return compiled.string, values
 
 
-_QUOTES_AND_NEWLINES = bytes(b for b in range(256) if b not in b'"\n')
-_EVEN_QUOTES = re.compile(rb'(?:(?:"")*\n)*')
-
-
-def _lines(chunk: bytes) -> list[bytes]:
-    """COPY's CSV rows (each ended by ``\\n``) without their ends; a row's quoted cells may hold newlines."""
+def _lines(chunk: bytes, rows: int) -> list[bytes]:
+    """COPY's ``rows`` CSV rows (each ended by ``\\n``) without their ends; a row's quoted cells may hold
+    newlines."""
     lines = chunk.split(b"\n")
     lines.pop()
-    if _EVEN_QUOTES.fullmatch(chunk.translate(None, _QUOTES_AND_NEWLINES)):
+    if len(lines) == rows:  # one newline a row: none inside a cell
         return lines
     # A newline inside quotes: join the pieces until a row's quotes pair up.
-    rows, pending = [], b""
+    out, pending = [], b""
     for piece in lines:
         pending = pending + b"\n" + piece if pending else piece
         if pending.count(b'"') % 2 == 0:
-            rows.append(pending)
+            out.append(pending)
             pending = b""
-    return rows
+    return out
 
 
 async def _bound(session: AsyncSession, base: Select[Any], after: Key | None) -> Key | None:
@@ -295,6 +294,7 @@ _PG_SETTINGS = (
     "work_mem = '64MB'",
     "extra_float_digits = 1",
     "DateStyle = 'ISO'",
+    "TimeZone = 'UTC'",
     "standard_conforming_strings = on",
 )
 _PG_FIELDS = [c for c in Contact.__table__.columns if c.name != "search_text"]
@@ -318,14 +318,20 @@ async def _pg_copy(
     statement = _pg_statement(sql, names, _sql_string(str(ws.id)) + "::uuid")
     # In a savepoint: a COPY failed on purpose (the fallback) leaves the transaction, and its snapshot, usable.
     async with driver.transaction():
-        await driver.copy_from_query(statement, *values, *keys, output=collect, format="csv")
-    lines = _lines(b"".join(parts))
+        status = await driver.copy_from_query(statement, *values, *keys, output=collect, format="csv")
+    lines = _lines(b"".join(parts), int(status.split()[-1]))
+    if not lines:
+        return b""
     start = 36  # the id's text: 32 hex digits and 4 dashes
-    encoded = _encoded(b"".join([_HEX_PAD + line[:start] for line in lines]).replace(b"-", b""))
-    prefix = ids.CONTACT.encode() + b"_"
-    return b"".join(
-        [prefix + encoded[i * 28 + 2 : i * 28 + 28] + line[start:] + b"\r\n" for i, line in enumerate(lines)]
-    )
+    encoded = _encoded((_HEX_PAD + _HEX_PAD.join([line[:start] for line in lines])).replace(b"-", b""))
+    # Each id opens with its padding's "//" (no id holds a "/"): there each row begins, ended by the last.
+    starts = encoded.replace(b"//", b"/\r\n" + ids.CONTACT.encode() + b"_").split(b"/")
+    starts[1] = starts[1][2:]
+    # The rows' pieces interleaved (the id's text, then the row's other cells) and joined at once.
+    pieces = [b""] * (2 * len(lines))
+    pieces[0::2] = starts[1:]
+    pieces[1::2] = [line[start:] for line in lines]
+    return b"".join(pieces) + b"\r\n"
 
 
 class _Reader:

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from leadhub.auth.models import Workspace
@@ -20,6 +21,7 @@ from leadhub.db.engine import Database
 from leadhub.exports import contacts_csv
 from leadhub.exports import service as exports
 from tests.conftest import ENGINE, Tenant
+from tests.drawing import draw
 
 AWKWARD: list[dict[str, Any]] = [
     {
@@ -268,3 +270,19 @@ async def _commit(database: Database, sql: str, ws: Workspace) -> None:
     async with database.session() as session:
         await session.execute(text(sql), {"ws": ws.id})
         await session.commit()
+
+
+@pytest.mark.skipif(ENGINE != "postgres", reason="the timestamp cell is written by PostgreSQL")
+async def test_timestamps_in_sql_are_the_references(database: Database) -> None:
+    edges = [datetime(2024, 1, 2, 3, 4, 5, micro, tzinfo=UTC) for micro in (0, 1, 120000, 999999, 500)]
+    drawn = draw(st.datetimes(datetime(1, 1, 2), datetime(9999, 12, 30), timezones=st.just(UTC)), 200)
+    values = [*edges, datetime(999, 5, 6, 7, 8, 9, tzinfo=UTC), *drawn]
+    cell = contacts_csv._TIME.format(c="v.t")
+    async with database.read_session() as session:
+        for setting in contacts_csv._PG_SETTINGS:
+            await session.execute(text(f"SET LOCAL {setting}"))
+        rows = await session.execute(
+            text(f"SELECT {cell} FROM unnest(CAST(:ts AS timestamptz[])) WITH ORDINALITY AS v(t, n) ORDER BY v.n"),
+            {"ts": values},
+        )
+        assert [r[0] for r in rows] == [exports._time(v) for v in values]
