@@ -21,8 +21,9 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
-from typing import Any, cast
+from datetime import UTC, datetime
+from itertools import chain
+from typing import Any, NamedTuple, cast
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
@@ -68,6 +69,27 @@ class Context:
     unmapped_to_custom: bool
     default_region: str | None
     definitions: tuple[tuple[str, str, tuple[Any, ...]], ...]  # (key, type, options)
+    # Set for an import job: a new contact's rows are made ready to write where it is prepared (see Ready),
+    # for this engine and workspace (the hex of its id).
+    sqlite: bool | None = None
+    workspace: str | None = None
+
+
+class Ready(NamedTuple):
+    """A new contact's rows in the driver's form (``_CONTACT_COLUMNS`` order for the contact; ids as hex
+    text), made in the normalizing worker: the main process, which writes every row and was the import's
+    bound, unpickled and converted dicts of ~40 values a row (~50 µs of its CPU a row with the garbage
+    collection they set off, and SQLite's JSON texts) where it now joins lists. The company, known only to
+    the main process, is left out: ``company_id`` is None in ``contact`` and the ``contact.created``
+    payload is its JSON text before and after the ``company_id`` member."""
+
+    contact: tuple[Any, ...]
+    emails: list[tuple[Any, ...]]
+    phones: list[tuple[Any, ...]]
+    tags: list[tuple[Any, ...]]
+    keys: list[tuple[Any, ...]]
+    payload: tuple[str, str]
+    created: datetime
 
 
 @dataclass
@@ -103,6 +125,9 @@ class Prepared:
     company: str | None = None  # the linked company's public id (set before in-file merges)
     # contact.updated events of in-file duplicates merged into this row: (row, payload, changes, at)
     merges: list[tuple[int, dict[str, Any], dict[str, Any], Any]] = field(default_factory=list)
+    # A worker's ready-made rows (then ``contact``, ``payload``, the row lists and ``keys`` are left empty).
+    ready: Ready | None = None
+    company_key: uuid.UUID | None = None
 
 
 # ---------------------------------------------------------------- preparing (pure)
@@ -394,9 +419,30 @@ def prepare_chunk(context: Context, records: list[tuple[int, dict[str, Any], str
         _worker_context = (context, definitions_of(context))
     definitions = _worker_context[1]
     prepared = [prepare_row(context, definitions, row, cells, error) for row, cells, error in records]
+    if context.sqlite is not None and context.workspace is not None:
+        make_ready(prepared, context.sqlite, context.workspace)
     if _in_worker:
         validation.trim_value_caches(WORKER_VALUE_CACHE)
     return prepared
+
+
+def make_ready(prepared: list[Prepared], sqlite: bool, workspace: str) -> None:
+    """Each new contact of a chunk as its ready rows, except those sharing an email or phone with another
+    row of the chunk: the main process may merge in-file duplicates into them (merge_row), which needs
+    the contact as values."""
+    seen: dict[str, int] = {}
+    for p in prepared:
+        for tagged in chain(("e:" + e for e in p.emails), ("p:" + n for n in p.phones)):
+            seen[tagged] = seen.get(tagged, 0) + 1
+    for p in prepared:
+        if p.kind != "new" or any(seen["e:" + e] > 1 for e in p.emails) or any(seen["p:" + n] > 1 for n in p.phones):
+            continue
+        try:
+            p.ready = ready_rows(p, sqlite, workspace)
+        except TypeError:  # a value orjson refuses (an integer past 64 bits): left to the main process
+            continue
+        p.contact = p.payload = None
+        p.email_rows, p.phone_rows, p.tags, p.keys = [], [], [], []
 
 
 # ---------------------------------------------------------------- in-file duplicates, merged in memory
@@ -683,6 +729,91 @@ def _records(table: Table, columns: list[str], items: list[dict[str, Any]], sqli
     return list(zip(*values, strict=True))
 
 
+def _driver_form(column: Any, sqlite: bool) -> Callable[[Any], Any] | None:
+    """A ready row's value for this column: as ``_records`` converts it, but ids as hex text on PostgreSQL
+    too (asyncpg parses that in C; a uuid.UUID it asks for ``.bytes``, a Python property), an empty JSON
+    object's text without encoding it, and the last time converted remembered (a new contact's
+    ``created_at`` is its ``updated_at``)."""
+    if isinstance(column.type, sqltypes.Uuid):
+        return lambda v: v.hex if v is not None else None
+    convert = (_to_sqlite if sqlite else _to_postgres)(column)
+    if convert is None:
+        return None
+    if isinstance(column.type, sqltypes.JSON):
+        dump = convert
+        return lambda v: "{}" if type(v) is dict and not v else dump(v)
+    if isinstance(column.type, UTCDateTime):
+        last: list[tuple[Any, Any]] = [(None, None)]  # one tuple: threads preparing chunks share it
+
+        def stamp(v: Any) -> Any:
+            seen, text = last[0]
+            if v is not seen:
+                text = convert(v)
+                last[0] = (v, text)
+            return text
+
+        return stamp
+    return convert
+
+
+_CONTACT_NAMES = _CONTACT_COLUMNS[1:]  # a ready row's contact values, after its workspace_id
+_READY_FORM = {
+    engine: [(i, f) for i, n in enumerate(_CONTACT_NAMES) if (f := _driver_form(_table(Contact).c[n], engine))]
+    for engine in (True, False)
+}
+_COMPANY_ID = _CONTACT_COLUMNS.index("company_id")
+_CREATED_AT = _CONTACT_COLUMNS.index("created_at")
+
+
+def ready_rows(p: Prepared, sqlite: bool, workspace: str) -> Ready:
+    """A new contact's rows (``p`` as prepared, in-file duplicates merged) as the driver takes them on
+    this engine; ``workspace``: the hex of the workspace's id."""
+    c, payload = p.contact, p.payload
+    assert c is not None and payload is not None
+    values = [workspace, *map(c.get, _CONTACT_NAMES)]
+    for i, convert in _READY_FORM[sqlite]:
+        values[i + 1] = convert(values[i + 1])
+    contact = tuple(values)
+    cid = contact[1]
+    dump: Callable[[Any], str] = json.dumps if sqlite else _json
+    members = list(payload.items())
+    at = [k for k, _ in members].index("company_id")
+    return Ready(
+        contact=contact,
+        emails=[(workspace, a, cid, t, primary, i) for i, (a, t, primary) in enumerate(p.email_rows)],
+        phones=[(workspace, n, cid, t, primary, i) for i, (n, t, primary) in enumerate(p.phone_rows)],
+        tags=[(workspace, cid, tag, i) for i, tag in enumerate(p.tags)],
+        keys=[(workspace, k, cid) for k in p.keys],
+        payload=(dump(dict(members[:at])), dump(dict(members[at + 1 :]))),
+        created=c["created_at"],
+    )
+
+
+def _payload_text(parts: tuple[str, str], company: str | None, sqlite: bool) -> str:
+    """The ``contact.created`` payload's JSON text with its company: what ``json.dumps`` (SQLite) or
+    orjson (PostgreSQL) writes for the whole object. A company's public id is plain ASCII."""
+    head, tail = parts
+    value = f'"{company}"' if company is not None else "null"
+    if sqlite:
+        return f'{head[:-1]}, "company_id": {value}, {tail[1:]}'
+    return f'{head[:-1]},"company_id":{value},{tail[1:]}'
+
+
+def _with_company(contact: tuple[Any, ...], company: uuid.UUID | None) -> tuple[Any, ...]:
+    if company is None or contact[_COMPANY_ID] is not None:
+        return contact
+    return (*contact[:_COMPANY_ID], company.hex, *contact[_COMPANY_ID + 1 :])
+
+
+def _stamp(value: datetime) -> str:
+    """A datetime as the UTCDateTime column binds it on SQLite."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 async def _write(session: AsyncSession, sqlite: bool, table: str, columns: list[str], rows: list[Any]) -> None:
     """Rows into a table on the session's own connection, inside its transaction: ``COPY`` on PostgreSQL,
     one prepared ``INSERT`` executed for every row on SQLite."""
@@ -768,13 +899,10 @@ async def _insert_rows(
 ) -> list[Event]:
     ws_id = ws.id
     sqlite = session.bind is None or session.bind.dialect.name != "postgresql"
-    contacts = [{"workspace_id": ws_id, **p.contact} for p in rows if p.contact is not None]
-    happened: list[tuple[int, str, uuid.UUID, dict[str, Any], dict[str, Any] | None, Any]] = []
-    for p, c in zip(rows, contacts, strict=True):
-        assert p.payload is not None
-        happened.append((p.row, "contact.created", c["id"], p.payload, None, c["created_at"]))
-        happened += [(row, "contact.updated", c["id"], payload, changes, at) for row, payload, changes, at in p.merges]
-    happened.sort(key=lambda h: h[0])  # file order, as the rows would have been written one by one
+    ws_hex = ws_id.hex
+    ready = [p.ready if p.ready is not None else ready_rows(p, sqlite, ws_hex) for p in rows]
+    contact_rows = [_with_company(r.contact, p.company_key) for p, r in zip(rows, ready, strict=True)]
+    happened = _happened(rows, ready, sqlite)
     # The events' sequence numbers as one block: the same row lock events.flush takes, held to commit.
     result = await session.execute(
         update(Workspace)
@@ -784,25 +912,19 @@ async def _insert_rows(
         .execution_options(synchronize_session=False)
     )
     first = result.scalar_one() - len(happened) + 1
+    event_ids = [ids.new_uuid() for _ in happened]
+    head = (actor.type, actor.id, actor.door)
     events = [
-        {
-            "workspace_id": ws_id,
-            "seq": first + n,
-            "id": ids.new_uuid(),
-            "type": kind,
-            "resource_type": "contact",
-            "resource_id": key,
-            "contact_id": key,
-            "actor_type": actor.type,
-            "actor_id": actor.id,
-            "door": actor.door,
-            "changes": changes,
-            "payload": payload,
-            "occurred_at": at,
-        }
-        for n, (_, kind, key, payload, changes, at) in enumerate(happened)
+        (ws_hex, first + n, key.hex, kind, "contact", cid, cid, *head, changes, payload, at)
+        for n, (key, (_, kind, cid, payload, changes, at, _)) in enumerate(zip(event_ids, happened, strict=True))
     ]
-    contact_rows = _records(_table(Contact), _CONTACT_COLUMNS, contacts, sqlite)
+    children = [
+        (_EMAILS, list(chain.from_iterable(r.emails for r in ready))),
+        (_PHONES, list(chain.from_iterable(r.phones for r in ready))),
+        (_TAGS, list(chain.from_iterable(r.tags for r in ready))),
+        (_KEYS, list(chain.from_iterable(r.keys for r in ready))),
+        (_MADE, [(ws_hex, job_id.hex, r.contact[1], p.row) for p, r in zip(rows, ready, strict=True)]),
+    ]
     if sqlite:
         # A chunk's match keys land all over their primary key's index: with SQLite's default 2 MB page cache
         # each insert re-read pages (11.5 µs a key against 7.0 µs with 16 MB). The connection's own setting
@@ -810,7 +932,13 @@ async def _insert_rows(
         cache = int(await session.scalar(text("PRAGMA cache_size")) or 0)
         if _SQLITE_CACHE_KIB < cache < 0:  # a bigger cache, or one counted in pages, is left as it is
             await session.execute(text(f"PRAGMA cache_size = {_SQLITE_CACHE_KIB}"))
-    await _write_rows(session, sqlite, rows, contact_rows, events, ws_id, job_id)
+    if sqlite:
+        await _insert_contacts_sqlite(session, contact_rows)
+    else:
+        await _write(session, False, "contacts", _CONTACT_COLUMNS, contact_rows)
+    for (table, columns), records in children:
+        await _write(session, sqlite, table, columns, records)
+    await _write(session, sqlite, "events", _EVENT_COLUMNS, events)
     if sqlite:
         # Only after a chunk written: after a failure the session may run nothing more (a task cancelled
         # mid-statement has its connection invalidated, and a statement here raised in place of the
@@ -818,7 +946,46 @@ async def _insert_rows(
         await session.execute(text(f"PRAGMA cache_size = {cache}"))
     if not outbox:
         return []
-    return [Event(**e) for e in events]
+    return [
+        Event(
+            workspace_id=ws_id,
+            seq=first + n,
+            id=key,
+            type=kind,
+            resource_type="contact",
+            resource_id=uuid.UUID(cid),
+            contact_id=uuid.UUID(cid),
+            actor_type=actor.type,
+            actor_id=actor.id,
+            door=actor.door,
+            changes=json.loads(changes) if isinstance(changes, str) else changes,
+            payload=json.loads(payload),
+            occurred_at=at,
+        )
+        for n, (key, (_, kind, cid, payload, changes, _, at)) in enumerate(zip(event_ids, happened, strict=True))
+    ]
+
+
+# An event as _insert_rows gathers it: (row, type, contact id, payload and changes as the driver takes
+# them, occurred_at as the driver takes it and as a datetime).
+_Happened = tuple[int, str, str, str, str | None, Any, datetime]
+
+
+def _happened(rows: list[Prepared], ready: list[Ready], sqlite: bool) -> list[_Happened]:
+    """Each new contact's ``contact.created`` and the ``contact.updated`` of the in-file duplicates merged
+    into it, in file order (as the rows would have been written one by one)."""
+    dump: Callable[[Any], str] = json.dumps if sqlite else _json
+    stamp = _stamp if sqlite else _same
+    nothing = "null" if sqlite else None  # a JSON column's None as SQLAlchemy binds it on each engine
+    happened: list[_Happened] = []
+    for p, r in zip(rows, ready, strict=True):
+        cid = r.contact[1]
+        payload = _payload_text(r.payload, p.company, sqlite)
+        happened.append((p.row, "contact.created", cid, payload, nothing, r.contact[_CREATED_AT], r.created))
+        for row, merged, changes, at in p.merges:
+            happened.append((row, "contact.updated", cid, dump(merged), dump(changes), stamp(at), at))
+    happened.sort(key=operator.itemgetter(0))
+    return happened
 
 
 # The foreign-key checks of every email, phone, tag and match key written look their contact up with a plan
@@ -867,11 +1034,13 @@ async def link_companies(
     """companies.company_for_email for each new contact's primary email, one query per chunk."""
     await _companies(session, ws_id, {p.domain for p in rows if p.domain}, company_cache)
     for p in rows:
-        assert p.contact is not None and p.payload is not None
         company = company_cache.get(p.domain) if p.domain else None
-        p.contact["company_id"] = company
+        p.company_key = company
         p.company = ids.encode(ids.COMPANY, company) if company else None
-        p.payload["company_id"] = p.company
+        if p.ready is None:
+            assert p.contact is not None and p.payload is not None
+            p.contact["company_id"] = company
+            p.payload["company_id"] = p.company
 
 
 async def write_contacts(session: AsyncSession, ws_id: uuid.UUID, rows: list[Prepared]) -> bool:

@@ -498,6 +498,8 @@ async def _context(db: Database, job: ImportJob) -> fast.Context:
             unmapped_to_custom=job.unmapped_to_custom,
             default_region=ws.default_region,
             definitions=tuple(sorted((d.key, d.type, tuple(d.options or ())) for d in definitions.values())),
+            sqlite=db.is_sqlite,
+            workspace=ws.id.hex,
         )
 
 

@@ -4,6 +4,7 @@ keys), the same events and webhook deliveries, the same counts and the same per-
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from pathlib import Path
 from typing import Any
@@ -389,3 +390,65 @@ def test_a_normalizing_worker_keeps_its_value_caches_small(monkeypatch: pytest.M
     monkeypatch.setattr(fast_path, "_in_worker", True)
     fast_path.prepare_chunk(context, records[:10])
     assert validation._full_phone.cache_info().currsize <= limit
+
+
+@pytest.mark.parametrize("sqlite", [True, False])
+@pytest.mark.parametrize("company", [None, uuid.UUID("0190f7c8-5a7e-7c3b-9b1e-5d2a7c9e1f00")])
+def test_a_workers_ready_rows_are_what_the_writer_makes_of_the_prepared_contact(
+    sqlite: bool, company: uuid.UUID | None
+) -> None:
+    import json
+    import operator
+
+    workspace = uuid.uuid4()
+    context = fast_path.Context(
+        mapping={"First Name": "first_name", "Last Name": "last_name", "Email": "email", "Phone": "phone"}
+        | {
+            "Company": "company_name",
+            "Tags": "tags",
+            "Title": "title",
+            "Born": "date_of_birth",
+            "City": "address.city",
+        },
+        unmapped_to_custom=True,
+        default_region="US",
+        definitions=(("favourite_colour", "text", ()), ("seats", "number", ())),
+        sqlite=sqlite,
+        workspace=workspace.hex,
+    )
+    records: list[tuple[int, dict[str, Any], str | None]] = [
+        (n + 2, dict(zip(HEADER, row, strict=True)), None) for n, row in enumerate(ROWS)
+    ]
+    records += [
+        (
+            900,
+            {"First Name": "Dee", "Email": "dee@b\u00fccher.example", "Born": "1990-02-03", "City": "K\u00f6ln"},
+            None,
+        )
+    ]
+    as_values = fast_path.prepare_chunk(dataclasses.replace(context, sqlite=None), records)
+    as_ready = fast_path.prepare_chunk(context, records)
+    public = ids.encode(ids.COMPANY, company) if company else None
+    checked = 0
+    for p, r in zip(as_values, as_ready, strict=True):
+        if r.ready is None:
+            continue  # not new, or sharing an identity with another row: the main process writes its values
+        assert p.contact is not None and p.payload is not None and r.contact is None
+        p.contact |= {"id": uuid.UUID(r.ready.contact[1]), "company_id": company}
+        p.contact["created_at"] = p.contact["updated_at"] = r.ready.created
+        p.payload |= {"id": ids.encode(ids.CONTACT, p.contact["id"]), "company_id": public}
+        for time in ("created_at", "updated_at"):
+            p.payload[time] = fast_path._time(r.ready.created)
+        columns = fast_path._CONTACT_COLUMNS
+        written = fast_path._records(
+            fast_path._table(Contact), columns, [{"workspace_id": workspace, **p.contact}], sqlite
+        )[0]
+        assert fast_path._with_company(r.ready.contact, company) == tuple(
+            v.hex if isinstance(v, uuid.UUID) else v for v in written
+        )
+        children = fast_path._children([p], workspace.hex, "job", operator.attrgetter("hex"))
+        assert [r.ready.emails, r.ready.phones, r.ready.tags, r.ready.keys] == [rows for _, rows in children[:4]]
+        dump = json.dumps if sqlite else fast_path._json
+        assert fast_path._payload_text(r.ready.payload, public, sqlite) == dump(p.payload)
+        checked += 1
+    assert checked >= 20
