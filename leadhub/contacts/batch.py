@@ -44,26 +44,25 @@ async def batch(
 ) -> list[BatchItemResult]:
     """Each item answered on its own, in item order."""
     results: list[BatchItemResult | None] = [None] * len(items)
-    plans: dict[int, service._Plan] = {}
+    writer = _Writer(session, ws, actor, mode, results)
+    if any(not isinstance(item, Invalid) and item.custom_fields for item in items):
+        writer.definitions = await custom_fields.definitions_by_key(session, ws.id)
+    prepared: dict[int, fast.Prepared] = {}
     for index, item in enumerate(items):
         if isinstance(item, Invalid):
             results[index] = _failed(index, item)
         else:
-            plans[index] = service._plan(ws, None, item, "create")
-    found = await _read_batch(session, ws, items, plans)
-    writer = _Writer(session, ws, actor, mode, results)
-    await writer.start(found)
-    claimed: set[tuple[str, str]] = set()  # identities of the items answered so far
-    for index, plan in plans.items():
+            prepared[index] = fast.prepare_contact(writer.context, writer.definitions, index, item)
+    found = await _read_batch(session, ws, items, prepared)
+    writer.start(found)
+    claimed: set[str] = set()  # identities (e:/p: tagged) of the items answered so far
+    for index, p in prepared.items():
         item = items[index]
         assert not isinstance(item, Invalid)
-        new_emails, new_phones = service._new_identities(plan)
-        identities = {("e", e.value) for e in new_emails} | {("p", p.value) for p in new_phones}
-        stored = any(e.value in found.email_owners for e in new_emails) or any(
-            p.value in found.phone_owners for p in new_phones
-        )
+        identities = {"e:" + e for e in p.emails} | {"p:" + n for n in p.phones}
+        stored = any(e in found.email_owners for e in p.emails) or any(n in found.phone_owners for n in p.phones)
         if not found.dedupe_on_ingest and not (identities & claimed) and not (mode == "upsert" and stored):
-            await writer.new_contact(index, item, plan, found)
+            await writer.new_contact(index, item, p, found, stored)
         else:
             await writer.one_by_one(index, item)
         claimed |= identities
@@ -97,26 +96,23 @@ async def keep_statistics(db: Database) -> None:
 
 
 async def _read_batch(
-    session: AsyncSession, ws: Workspace, items: Sequence[ContactIn | Invalid], plans: dict[int, service._Plan]
+    session: AsyncSession, ws: Workspace, items: Sequence[ContactIn | Invalid], prepared: dict[int, fast.Prepared]
 ) -> service._Found:
-    digests: dict[str, str] = {}
+    """What the database holds about every item's emails, phones (owners, suppressions), work domains and
+    custom field keys: one statement."""
     emails: set[str] = set()
     phones: set[str] = set()
     domains: set[str] = set()
     field_keys: set[str] = set()
-    for index, plan in plans.items():
+    for index, p in prepared.items():
+        emails.update(p.emails)
+        phones.update(p.phones)
+        if p.domain:
+            domains.add(p.domain)
         item = items[index]
         assert not isinstance(item, Invalid)
-        new_emails, new_phones = service._new_identities(plan)
-        digests |= suppression.digests_of(
-            [(e.path, e.value) for e in new_emails], [(p.path, p.value) for p in new_phones]
-        )
-        emails.update(e.value for e in new_emails)
-        phones.update(p.value for p in new_phones)
-        domain = service._domain_of(item, plan)
-        if domain:
-            domains.add(domain)
         field_keys.update(item.custom_fields or {})
+    digests = [suppression.digest("email", e) for e in emails] + [suppression.digest("phone", n) for n in phones]
     return await service._read_found(
         session, ws, sorted(digests), sorted(emails), sorted(phones), sorted(domains), sorted(field_keys)
     )
@@ -134,26 +130,30 @@ class _Writer:
         self.context = fast.Context({}, unmapped_to_custom=False, default_region=ws.default_region, definitions=())
         self.definitions: dict[str, CustomFieldDefinition] = {}
         self.companies: dict[str, Any] = {}  # work domain -> its company's key (None: no company)
+        self.facts = service._Facts(set(), {}, {}, None, False, False)
 
-    async def start(self, found: service._Found) -> None:
-        if found.typed_keys:
-            self.definitions = await custom_fields.definitions_by_key(self.session, self.ws.id)
+    def start(self, found: service._Found) -> None:
         self.companies = dict(found.companies)
+        # What refusing a new contact's emails and phones needs (suppressions and owners): the batch's read.
+        self.facts = service._Facts(found.suppressed, found.email_owners, found.phone_owners, None, False, False)
 
-    async def new_contact(self, index: int, item: ContactIn, plan: service._Plan, found: service._Found) -> None:
+    async def new_contact(
+        self, index: int, item: ContactIn, prepared: fast.Prepared, found: service._Found, stored: bool
+    ) -> None:
         """Hold the item's prepared rows; or, when create's rules refuse it or it names a company, answer
         it as create does (its error, or the contact written alone)."""
-        facts = service._facts_of(found, item, plan)
-        prepared = fast.prepare_contact(self.context, self.definitions, index, item)
         try:
             if prepared.kind == "new":
-                service._refuse_taken(facts, None, *service._new_identities(plan))
+                if stored or found.suppressed:  # create's own check, with the paths its error names
+                    plan = service._plan(self.ws, None, item, "create")
+                    service._refuse_taken(self.facts, None, *service._new_identities(plan))
                 domain = prepared.domain
                 if domain is not None and domain not in self.companies:
                     self.companies[domain] = None  # the read found none (it looked every work domain up)
                 self.held.append((index, item, prepared))
                 return
-            contact = await self._applied(item, plan, facts)
+            plan = service._plan(self.ws, None, item, "create")
+            contact = await self._applied(item, plan, service._facts_of(found, item, plan))
         except DomainError as exc:
             self.results[index] = _failed(index, exc)
             return
