@@ -66,7 +66,15 @@ from leadhub.core.errors import Conflict, FieldError, Invalid, NotFound
 from leadhub.core.validation import ValidationFailure, kind_of, normalize_email, normalize_phone
 from leadhub.custom_fields import service as custom_fields
 from leadhub.custom_fields.models import CustomFieldDefinition
-from leadhub.db.engine import Database, SqliteStatement, driver_connection, positional
+from leadhub.db.engine import (
+    CONNECTION_LOST,
+    Database,
+    SqliteStatement,
+    connection_driver,
+    driver_connection,
+    drop_lost,
+    positional,
+)
 from leadhub.deals import service as deals
 from leadhub.events import service as events
 from leadhub.privacy import suppression
@@ -1052,13 +1060,16 @@ def _attach(session: AsyncSession, contact: Contact) -> None:
 # ---------------------------------------------------------------- PostgreSQL: a new contact in two statements
 #
 # A POST without an Idempotency-Key needs no session: one read (the facts, with the workspace's webhook
-# endpoints) and one statement that writes the contact's rows, its event and the event's deliveries and
-# commits on its own (it is its own transaction). The event's number is taken inside that statement, after
-# its emails and phones are in (the UPDATE waits for them): every writer takes the unique keys first and the
-# workspace's row last, so two writers never wait on each other in both orders, and the row is locked from
-# there to the end of the statement's commit only, as the committing message of ``outbox.flush_and_enqueue``
-# locks it. A concurrent writer that took one of our emails or phones after our read fails the statement
-# (a unique violation), which leaves nothing behind: read again and answer its 409, or write again.
+# endpoints) and one statement that writes the contact's rows, its event and the event's deliveries, sent
+# with those of the process's concurrent POSTs as one group in one transaction (``GroupedWrites``): the
+# event's number is taken inside the statement, and the workspace's row stays locked until the commit's WAL
+# flush, so writers one commit each ran one at a time behind that lock; a group shares it and the flush.
+# The number is taken after the statement's emails and phones are in (the UPDATE waits for them), so a
+# group's first execution takes unique keys before the row. Later ones of the group take theirs while
+# holding it: two groups (two processes) claiming the same email can deadlock; PostgreSQL breaks it by
+# failing one. Any group that fails leaves nothing behind, and each of its POSTs then writes alone: a
+# concurrent writer that took one of its emails or phones after its read fails it again (a unique
+# violation), and it reads again to answer that writer's 409, or writes again.
 
 
 def _pg_write_new() -> TextClause:
@@ -1131,32 +1142,44 @@ async def create_direct(db: Database, ws: Workspace, actor: Actor, data: Contact
     plan = _plan(ws, None, data, "create")
     if plan.errors:
         return None
-    async with db.engine.connect() as connection:
-        driver = (await connection.get_raw_connection()).driver_connection
-        try:
-            for attempt in range(_RACE_RETRIES):
+    for attempt in range(_RACE_RETRIES):
+        async with db.brief_connections, db.engine.connect() as connection:
+            driver = await connection_driver(connection)
+            try:
                 found = await _pg_read_found(driver, db.engine.dialect, ws, data, plan)
-                facts = _facts_of(found, data, plan)
-                if facts.dedupe_on_ingest or facts.typed_custom_fields:
-                    return None
-                if attempt:
-                    plan = _plan(ws, None, data, "create")
-                contact = _new_contact(ws, data, plan, facts)
-                out = to_out(contact)
-                answer = out.__pydantic_serializer__.to_json(out)
-                try:
-                    delivered = await _pg_write_new_contact(driver, actor, contact, answer, found.endpoints)
-                except asyncpg.UniqueViolationError:
-                    continue  # taken after our read: the next read finds the owner (409) or it is gone again
-                if delivered:
-                    outbox.wake_after_commit()
-                return answer
-            # Taken at every try, and gone again at every read: a 409 like the last attempt of ``create``.
-            raise Conflict("email", "", detail="an email or phone of this contact was taken concurrently")
-        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-            # What SQLAlchemy does on a lost connection: drop it and the pooled ones of its generation.
-            await connection.invalidate()
-            await db.engine.dispose(close=False)
+            except CONNECTION_LOST:
+                await drop_lost(db.engine, connection)
+                raise
+        facts = _facts_of(found, data, plan)
+        if facts.dedupe_on_ingest or facts.typed_custom_fields:
+            return None
+        if attempt:
+            plan = _plan(ws, None, data, "create")
+        contact = _new_contact(ws, data, plan, facts)
+        out = to_out(contact)
+        answer = out.__pydantic_serializer__.to_json(out)
+        args, deliveries = _pg_write_args(actor, contact, answer, found.endpoints)
+        # The connection is given back first: the group's writer needs one of the pool's.
+        if not await db.grouped(_PG_WRITE_NEW_SQL).write(args):
+            try:
+                await _pg_write_alone(db, args)
+            except asyncpg.UniqueViolationError:
+                continue  # taken after our read: the next read finds the owner (409) or it is gone again
+        if deliveries:
+            outbox.wake_after_commit()
+        return answer
+    # Taken at every try, and gone again at every read: a 409 like the last attempt of ``create``.
+    raise Conflict("email", "", detail="an email or phone of this contact was taken concurrently")
+
+
+async def _pg_write_alone(db: Database, args: Sequence[Any]) -> None:
+    """``_PG_WRITE_NEW`` in a transaction of its own (its group failed: this meets its own outcome)."""
+    async with db.brief_connections, db.engine.connect() as connection:
+        driver = await connection_driver(connection)
+        try:
+            await driver.execute(_PG_WRITE_NEW_SQL, *args)
+        except CONNECTION_LOST:
+            await drop_lost(db.engine, connection)
             raise
 
 
@@ -1204,10 +1227,11 @@ def _new_contact(ws: Workspace, data: ContactIn, plan: _Plan, facts: _Facts) -> 
     return contact
 
 
-async def _pg_write_new_contact(
-    driver: Any, actor: Actor, contact: Contact, answer: bytes, endpoints: list[tuple[uuid.UUID, list[str]]]
-) -> int:
-    """Run ``_PG_WRITE_NEW`` for ``contact``, its event's payload the answer's JSON; deliveries written."""
+def _pg_write_args(
+    actor: Actor, contact: Contact, answer: bytes, endpoints: list[tuple[uuid.UUID, list[str]]]
+) -> tuple[tuple[Any, ...], int]:
+    """``_PG_WRITE_NEW``'s arguments for ``contact``, its event's payload the answer's JSON, and how many
+    deliveries it writes."""
     targets = outbox.endpoints_for(_CREATED, endpoints)
     params = _pg_rows_params(contact, match_index.keys_of(contact))
     params |= {
@@ -1223,7 +1247,7 @@ async def _pg_write_new_contact(
         "d_id": [ids.new_uuid() for _ in targets],
         "d_endpoint": targets,
     }
-    return int(await driver.fetchval(_PG_WRITE_NEW_SQL, *(params[name] for name in _PG_WRITE_NEW_PARAMS)))
+    return tuple(params[name] for name in _PG_WRITE_NEW_PARAMS), len(targets)
 
 
 async def _after_ingest(session: AsyncSession, ws: Workspace, actor: Actor, contact: Contact) -> Contact:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, StatementError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.util import await_only
 from sqlalchemy.util.concurrency import in_greenlet
@@ -62,6 +63,20 @@ class Database:
             _configure_sqlite(self.engine)
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.engine.execution_options(**{_READONLY: True}), expire_on_commit=False)
+
+        self._grouped: dict[str, GroupedWrites] = {}
+        # Connections that request paths holding one only for a statement or two may take at once: past the
+        # pool's size a connection is opened for a request and closed after it (a connect with asyncpg's type
+        # introspection costs more than a POST), so such requests wait for one of the pool's instead,
+        # leaving a few for the sessions of the other paths.
+        self.brief_connections = asyncio.Semaphore(max(1, pool_size - 5))
+
+    def grouped(self, sql: str) -> GroupedWrites:
+        """The group commit of the PostgreSQL statement ``sql`` in this process (see ``GroupedWrites``)."""
+        writes = self._grouped.get(sql)
+        if writes is None:
+            writes = self._grouped[sql] = GroupedWrites(self.engine, sql)
+        return writes
 
     def session(self) -> AsyncSession:
         """A session for a unit of work that may write."""
@@ -136,6 +151,80 @@ async def driver_connection(session: AsyncSession) -> Any:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     return raw.driver_connection
+
+
+async def connection_driver(connection: AsyncConnection) -> Any:
+    """The driver's connection under ``connection``, outside any transaction unless one is begun on it
+    (asyncpg then runs each statement in a transaction of its own)."""
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
+# Errors after which the connection cannot be trusted (SQLAlchemy's "disconnect"): dropped, not pooled again.
+CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+
+
+async def drop_lost(engine: AsyncEngine, connection: AsyncConnection) -> None:
+    """What SQLAlchemy does on a lost connection: drop it and the pooled ones opened with it."""
+    await connection.invalidate()
+    await engine.dispose(close=False)
+
+
+class GroupedWrites:
+    """Group commit of one self-contained PostgreSQL statement (each execution its own transaction): the
+    executions that requests of this process ask for while one group is being written are sent together
+    as the next group, in one round trip and one transaction (asyncpg's ``executemany``: atomic), so they
+    share one commit, one WAL flush. A statement that row-locks something every execution needs (the
+    workspace's event numbers) would otherwise run one commit at a time behind that lock."""
+
+    # Executions per group: a group's transaction holds its locks until the last one is done.
+    LIMIT = 64
+
+    def __init__(self, engine: AsyncEngine, sql: str) -> None:
+        self.engine = engine
+        self.sql = sql
+        self._queue: list[tuple[Sequence[Any], asyncio.Future[bool]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def write(self, args: Sequence[Any]) -> bool:
+        """Execute the statement with ``args`` in the next group; True once that group committed, False
+        when it failed as a whole (nothing of it is written; an error of one execution aborts them all):
+        run the statement alone then, to meet its own outcome."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((args, done))
+        if self._draining is None:
+            self._draining = asyncio.create_task(self._drain())
+        return await done
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                group, self._queue = self._queue[: self.LIMIT], self._queue[self.LIMIT :]
+                await self._send(group)
+        finally:
+            self._draining = None
+
+    async def _send(self, group: list[tuple[Sequence[Any], asyncio.Future[bool]]]) -> None:
+        outcome: bool | BaseException = True
+        try:
+            async with self.engine.connect() as connection:
+                driver = await connection_driver(connection)
+                try:
+                    await driver.executemany(self.sql, [args for args, _ in group])
+                except CONNECTION_LOST as exc:
+                    await drop_lost(self.engine, connection)
+                    outcome = exc
+                except asyncpg.PostgresError:
+                    outcome = False
+        except Exception as exc:  # no connection to be had: every waiter hears why
+            outcome = exc
+        for _, done in group:
+            if done.done():
+                continue  # its request was cancelled meanwhile (its row is written or not, as a late commit)
+            if isinstance(outcome, BaseException):
+                done.set_exception(outcome)
+            else:
+                done.set_result(outcome)
 
 
 @dataclass(frozen=True)

@@ -188,3 +188,25 @@ def test_endpoints_for_chooses_as_matches_does(patterns: list[list[str]], event_
     event = Event(type=event_type, resource_id=None, payload={})
     expected = [endpoint_id for endpoint_id, p in endpoints if outbox.matches(endpoint_id, p, None, event)]
     assert outbox.endpoints_for(event_type, endpoints) == expected
+
+
+async def test_concurrent_creates_sharing_an_email_make_one_contact_and_one_conflict(
+    client: httpx.AsyncClient, tenant: Tenant, database: Database
+) -> None:
+    """On PostgreSQL concurrent creates are written in groups (one transaction each): a group in which two
+    claim the same email fails as a whole, and each of its creates is then written alone."""
+
+    async def one(n: int) -> httpx.Response:
+        email = "shared@example.org" if n in (5, 6) else f"q{n}@example.org"
+        return await client.post("/v1/contacts", json={"name": f"Q {n}", "email": email}, headers=tenant.headers)
+
+    answers = await asyncio.gather(*(one(n) for n in range(16)))
+    statuses = [a.status_code for a in answers]
+    assert sorted(statuses[5:7]) == [201, 409] and statuses[:5] + statuses[7:] == [201] * 14
+    winner = next(a.json()["id"] for a in answers[5:7] if a.status_code == 201)
+    loser = next(a for a in answers[5:7] if a.status_code == 409)
+    assert problem(loser, 409)["existing_id"] == winner
+    events = await _created_events(database, tenant)
+    seqs = [e.seq for e in events]
+    assert seqs == list(range(seqs[0], seqs[0] + 15))
+    assert sorted(e.payload["id"] for e in events) == sorted(a.json()["id"] for a in answers if a.status_code == 201)
