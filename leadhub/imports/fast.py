@@ -17,11 +17,12 @@ from __future__ import annotations
 import gc
 import json
 import operator
+import re
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import chain
 from typing import Any, NamedTuple, cast
 
@@ -76,20 +77,25 @@ class Context:
 
 
 class Ready(NamedTuple):
-    """A new contact's rows in the driver's form (``_CONTACT_COLUMNS`` order for the contact; ids as hex
-    text), made in the normalizing worker: the main process, which writes every row and was the import's
-    bound, unpickled and converted dicts of ~40 values a row (~50 µs of its CPU a row with the garbage
-    collection they set off, and SQLite's JSON texts) where it now joins lists. The company, known only to
-    the main process, is left out: ``company_id`` is None in ``contact`` and the ``contact.created``
-    payload is its JSON text before and after the ``company_id`` member."""
+    """A new contact's rows in the driver's form, made in the normalizing worker: the main process, which
+    writes every row and was the import's bound, unpickled and converted dicts of ~40 values a row (~50 µs
+    of its CPU a row with the garbage collection they set off, and SQLite's JSON texts) where it now joins
+    lists or text. On SQLite each table's rows as tuples (``_CONTACT_COLUMNS`` order for the contact, ids
+    as hex text); on PostgreSQL each table's lines of ``COPY … FROM STDIN`` text, one string a table (no
+    object a row for the main process to unpickle or asyncpg to encode). The company, known only to the
+    main process, is left out: the contact's row is its part before and after ``company_id`` on
+    PostgreSQL (``company_id`` None in the tuple on SQLite), and the ``contact.created`` payload is its
+    JSON text before and after the ``company_id`` member."""
 
+    id: str  # the contact's, as hex
     contact: tuple[Any, ...]
-    emails: list[tuple[Any, ...]]
-    phones: list[tuple[Any, ...]]
-    tags: list[tuple[Any, ...]]
-    keys: list[tuple[Any, ...]]
+    emails: list[tuple[Any, ...]] | str
+    phones: list[tuple[Any, ...]] | str
+    tags: list[tuple[Any, ...]] | str
+    keys: list[tuple[Any, ...]] | str
     payload: tuple[str, str]
     created: datetime
+    at: str  # created, as the driver takes it (SQLite's text, or COPY's)
 
 
 @dataclass
@@ -770,23 +776,63 @@ def ready_rows(p: Prepared, sqlite: bool, workspace: str) -> Ready:
     this engine; ``workspace``: the hex of the workspace's id."""
     c, payload = p.contact, p.payload
     assert c is not None and payload is not None
-    values = [workspace, *map(c.get, _CONTACT_NAMES)]
+    values: list[Any] = [workspace, *map(c.get, _CONTACT_NAMES)]
     for i, convert in _READY_FORM[sqlite]:
         values[i + 1] = convert(values[i + 1])
-    contact = tuple(values)
-    cid = contact[1]
+    cid = values[1]
     dump: Callable[[Any], str] = json.dumps if sqlite else _json
     members = list(payload.items())
     at = [k for k, _ in members].index("company_id")
+    parts = (dump(dict(members[:at])), dump(dict(members[at + 1 :])))
+    if sqlite:
+        return Ready(
+            cid,
+            tuple(values),
+            [(workspace, a, cid, t, primary, i) for i, (a, t, primary) in enumerate(p.email_rows)],
+            [(workspace, n, cid, t, primary, i) for i, (n, t, primary) in enumerate(p.phone_rows)],
+            [(workspace, cid, tag, i) for i, tag in enumerate(p.tags)],
+            [(workspace, k, cid) for k in p.keys],
+            parts,
+            c["created_at"],
+            values[_CREATED_AT],
+        )
+    cells = [_copy_text(v) for v in values]
     return Ready(
-        contact=contact,
-        emails=[(workspace, a, cid, t, primary, i) for i, (a, t, primary) in enumerate(p.email_rows)],
-        phones=[(workspace, n, cid, t, primary, i) for i, (n, t, primary) in enumerate(p.phone_rows)],
-        tags=[(workspace, cid, tag, i) for i, tag in enumerate(p.tags)],
-        keys=[(workspace, k, cid) for k in p.keys],
-        payload=(dump(dict(members[:at])), dump(dict(members[at + 1 :]))),
-        created=c["created_at"],
+        cid,
+        ("\t".join(cells[:_COMPANY_ID]) + "\t", "\t" + "\t".join(cells[_COMPANY_ID + 1 :]) + "\n"),
+        "".join(
+            f"{workspace}\t{_copy_text(a)}\t{cid}\t{_copy_text(t)}\t{'t' if primary else 'f'}\t{i}\n"
+            for i, (a, t, primary) in enumerate(p.email_rows)
+        ),
+        "".join(
+            f"{workspace}\t{_copy_text(n)}\t{cid}\t{_copy_text(t)}\t{'t' if primary else 'f'}\t{i}\n"
+            for i, (n, t, primary) in enumerate(p.phone_rows)
+        ),
+        "".join(f"{workspace}\t{cid}\t{_copy_text(tag)}\t{i}\n" for i, tag in enumerate(p.tags)),
+        "".join(f"{workspace}\t{_copy_text(k)}\t{cid}\n" for k in p.keys),
+        parts,
+        c["created_at"],
+        c["created_at"].isoformat(),
     )
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_NULL = "\\N"
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
+def _copy_text(value: Any) -> str:
+    """A value as PostgreSQL's ``COPY`` text format writes it (NULL as ``\\N``; a backslash, tab, newline or
+    carriage return escaped; no NUL reaches here: validation refuses it)."""
+    if value is None:
+        return _COPY_NULL
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
 
 
 def _payload_text(parts: tuple[str, str], company: str | None, sqlite: bool) -> str:
@@ -808,10 +854,6 @@ def _with_company(contact: tuple[Any, ...], company: uuid.UUID | None) -> tuple[
 def _stamp(value: datetime) -> str:
     """A datetime as the UTCDateTime column binds it on SQLite."""
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 async def _write(session: AsyncSession, sqlite: bool, table: str, columns: list[str], rows: list[Any]) -> None:
@@ -901,7 +943,6 @@ async def _insert_rows(
     sqlite = session.bind is None or session.bind.dialect.name != "postgresql"
     ws_hex = ws_id.hex
     ready = [p.ready if p.ready is not None else ready_rows(p, sqlite, ws_hex) for p in rows]
-    contact_rows = [_with_company(r.contact, p.company_key) for p, r in zip(rows, ready, strict=True)]
     happened = _happened(rows, ready, sqlite)
     # The events' sequence numbers as one block: the same row lock events.flush takes, held to commit.
     result = await session.execute(
@@ -913,37 +954,10 @@ async def _insert_rows(
     )
     first = result.scalar_one() - len(happened) + 1
     event_ids = [ids.new_uuid() for _ in happened]
-    head = (actor.type, actor.id, actor.door)
-    events = [
-        (ws_hex, first + n, key.hex, kind, "contact", cid, cid, *head, changes, payload, at)
-        for n, (key, (_, kind, cid, payload, changes, at, _)) in enumerate(zip(event_ids, happened, strict=True))
-    ]
-    children = [
-        (_EMAILS, list(chain.from_iterable(r.emails for r in ready))),
-        (_PHONES, list(chain.from_iterable(r.phones for r in ready))),
-        (_TAGS, list(chain.from_iterable(r.tags for r in ready))),
-        (_KEYS, list(chain.from_iterable(r.keys for r in ready))),
-        (_MADE, [(ws_hex, job_id.hex, r.contact[1], p.row) for p, r in zip(rows, ready, strict=True)]),
-    ]
     if sqlite:
-        # A chunk's match keys land all over their primary key's index: with SQLite's default 2 MB page cache
-        # each insert re-read pages (11.5 µs a key against 7.0 µs with 16 MB). The connection's own setting
-        # is put back after the chunk, so a pooled connection keeps its usual footprint.
-        cache = int(await session.scalar(text("PRAGMA cache_size")) or 0)
-        if _SQLITE_CACHE_KIB < cache < 0:  # a bigger cache, or one counted in pages, is left as it is
-            await session.execute(text(f"PRAGMA cache_size = {_SQLITE_CACHE_KIB}"))
-    if sqlite:
-        await _insert_contacts_sqlite(session, contact_rows)
+        await _write_sqlite(session, rows, ready, happened, first, event_ids, actor, ws_hex, job_id.hex)
     else:
-        await _write(session, False, "contacts", _CONTACT_COLUMNS, contact_rows)
-    for (table, columns), records in children:
-        await _write(session, sqlite, table, columns, records)
-    await _write(session, sqlite, "events", _EVENT_COLUMNS, events)
-    if sqlite:
-        # Only after a chunk written: after a failure the session may run nothing more (a task cancelled
-        # mid-statement has its connection invalidated, and a statement here raised in place of the
-        # cancellation, failing the job). A connection kept after a failed chunk keeps the bigger cache.
-        await session.execute(text(f"PRAGMA cache_size = {cache}"))
+        await _write_postgres(session, rows, ready, happened, first, event_ids, actor, ws_hex, job_id.hex)
     if not outbox:
         return []
     return [
@@ -958,7 +972,7 @@ async def _insert_rows(
             actor_type=actor.type,
             actor_id=actor.id,
             door=actor.door,
-            changes=json.loads(changes) if isinstance(changes, str) else changes,
+            changes=json.loads(changes) if changes is not None else None,
             payload=json.loads(payload),
             occurred_at=at,
         )
@@ -966,24 +980,107 @@ async def _insert_rows(
     ]
 
 
-# An event as _insert_rows gathers it: (row, type, contact id, payload and changes as the driver takes
-# them, occurred_at as the driver takes it and as a datetime).
-_Happened = tuple[int, str, str, str, str | None, Any, datetime]
+async def _write_sqlite(
+    session: AsyncSession,
+    rows: list[Prepared],
+    ready: list[Ready],
+    happened: list[_Happened],
+    first: int,
+    event_ids: list[uuid.UUID],
+    actor: Actor,
+    ws: str,
+    job: str,
+) -> None:
+    head = (actor.type, actor.id, actor.door)
+    events = [
+        # A JSON column's None is JSON's null on SQLite (as SQLAlchemy binds it).
+        (ws, first + n, key.hex, kind, "contact", cid, cid, *head, changes or "null", payload, at)
+        for n, (key, (_, kind, cid, payload, changes, at, _)) in enumerate(zip(event_ids, happened, strict=True))
+    ]
+    tables: list[tuple[tuple[str, list[str]], list[Any]]] = [
+        (_EMAILS, list(chain.from_iterable(r.emails for r in ready))),
+        (_PHONES, list(chain.from_iterable(r.phones for r in ready))),
+        (_TAGS, list(chain.from_iterable(r.tags for r in ready))),
+        (_KEYS, list(chain.from_iterable(r.keys for r in ready))),
+        (_MADE, [(ws, job, r.id, p.row) for p, r in zip(rows, ready, strict=True)]),
+        (("events", _EVENT_COLUMNS), events),
+    ]
+    # A chunk's match keys land all over their primary key's index: with SQLite's default 2 MB page cache
+    # each insert re-read pages (11.5 µs a key against 7.0 µs with 16 MB). The connection's own setting
+    # is put back after the chunk, so a pooled connection keeps its usual footprint.
+    cache = int(await session.scalar(text("PRAGMA cache_size")) or 0)
+    if _SQLITE_CACHE_KIB < cache < 0:  # a bigger cache, or one counted in pages, is left as it is
+        await session.execute(text(f"PRAGMA cache_size = {_SQLITE_CACHE_KIB}"))
+    await _insert_contacts_sqlite(
+        session, [_with_company(r.contact, p.company_key) for p, r in zip(rows, ready, strict=True)]
+    )
+    for (table, columns), records in tables:
+        await _write(session, True, table, columns, records)
+    # Only after a chunk written: after a failure the session may run nothing more (a task cancelled
+    # mid-statement has its connection invalidated, and a statement here raised in place of the
+    # cancellation, failing the job). A connection kept after a failed chunk keeps the bigger cache.
+    await session.execute(text(f"PRAGMA cache_size = {cache}"))
+
+
+async def _write_postgres(
+    session: AsyncSession,
+    rows: list[Prepared],
+    ready: list[Ready],
+    happened: list[_Happened],
+    first: int,
+    event_ids: list[uuid.UUID],
+    actor: Actor,
+    ws: str,
+    job: str,
+) -> None:
+    """Each table's lines of ``COPY`` text joined and sent as they are (the workers wrote the contacts',
+    emails', phones', tags' and match keys' lines)."""
+    head = "\t".join(_copy_text(v) for v in (actor.type, actor.id, actor.door))
+    contacts = "".join(
+        f"{r.contact[0]}{p.company_key.hex if p.company_key else _COPY_NULL}{r.contact[1]}"
+        for p, r in zip(rows, ready, strict=True)
+    )
+    events = "".join(
+        f"{ws}\t{first + n}\t{key.hex}\t{kind}\tcontact\t{cid}\t{cid}\t{head}\t{_copy_text(changes)}\t"
+        f"{_copy_text(payload)}\t{at}\n"
+        for n, (key, (_, kind, cid, payload, changes, at, _)) in enumerate(zip(event_ids, happened, strict=True))
+    )
+    tables = [
+        (("contacts", _CONTACT_COLUMNS), contacts),
+        (_EMAILS, "".join(cast(str, r.emails) for r in ready)),
+        (_PHONES, "".join(cast(str, r.phones) for r in ready)),
+        (_TAGS, "".join(cast(str, r.tags) for r in ready)),
+        (_KEYS, "".join(cast(str, r.keys) for r in ready)),
+        (_MADE, "".join(f"{ws}\t{job}\t{r.id}\t{p.row}\n" for p, r in zip(rows, ready, strict=True))),
+        (("events", _EVENT_COLUMNS), events),
+    ]
+    driver = await driver_connection(session)
+    for (table, columns), lines in tables:
+        if lines:
+            await driver.copy_to_table(table, source=_sent(lines.encode()), columns=columns, format="text")
+
+
+async def _sent(data: bytes) -> AsyncIterator[bytes]:
+    """``data`` as the one piece of an async iterable (bytes alone asyncpg takes for a file's path)."""
+    yield data
+
+
+# An event as _insert_rows gathers it: (row, type, contact id, payload and changes as JSON text (None: no
+# changes), occurred_at as the driver takes it and as a datetime).
+_Happened = tuple[int, str, str, str, str | None, str, datetime]
 
 
 def _happened(rows: list[Prepared], ready: list[Ready], sqlite: bool) -> list[_Happened]:
     """Each new contact's ``contact.created`` and the ``contact.updated`` of the in-file duplicates merged
     into it, in file order (as the rows would have been written one by one)."""
     dump: Callable[[Any], str] = json.dumps if sqlite else _json
-    stamp = _stamp if sqlite else _same
-    nothing = "null" if sqlite else None  # a JSON column's None as SQLAlchemy binds it on each engine
+    stamp: Callable[[datetime], str] = _stamp if sqlite else datetime.isoformat
     happened: list[_Happened] = []
     for p, r in zip(rows, ready, strict=True):
-        cid = r.contact[1]
         payload = _payload_text(r.payload, p.company, sqlite)
-        happened.append((p.row, "contact.created", cid, payload, nothing, r.contact[_CREATED_AT], r.created))
+        happened.append((p.row, "contact.created", r.id, payload, None, r.at, r.created))
         for row, merged, changes, at in p.merges:
-            happened.append((row, "contact.updated", cid, dump(merged), dump(changes), stamp(at), at))
+            happened.append((row, "contact.updated", r.id, dump(merged), dump(changes), stamp(at), at))
     happened.sort(key=operator.itemgetter(0))
     return happened
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from leadhub import uow
@@ -26,7 +27,7 @@ from leadhub.contacts.schemas import ContactIn
 from leadhub.core import ids, validation
 from leadhub.custom_fields import service as custom_fields
 from leadhub.custom_fields.schemas import CustomFieldCreate
-from leadhub.db.engine import Database
+from leadhub.db.engine import Database, driver_connection
 from leadhub.events.models import Event
 from leadhub.imports import fast as fast_path
 from leadhub.imports import service as imports
@@ -36,6 +37,7 @@ from leadhub.webhooks import service as webhooks
 from leadhub.webhooks.models import Delivery
 from leadhub.webhooks.schemas import EndpointIn
 from tests.conftest import ENGINE, Tenant
+from tests.drawing import draw
 
 ACTOR = Actor(type="system", id=None, door="cli")
 HEADER = ["First Name", "Last Name", "Email", "Phone", "Company", "Seats", "Favourite Colour", "Tags", "Title"]
@@ -434,7 +436,7 @@ def test_a_workers_ready_rows_are_what_the_writer_makes_of_the_prepared_contact(
         if r.ready is None:
             continue  # not new, or sharing an identity with another row: the main process writes its values
         assert p.contact is not None and p.payload is not None and r.contact is None
-        p.contact |= {"id": uuid.UUID(r.ready.contact[1]), "company_id": company}
+        p.contact |= {"id": uuid.UUID(r.ready.id), "company_id": company}
         p.contact["created_at"] = p.contact["updated_at"] = r.ready.created
         p.payload |= {"id": ids.encode(ids.CONTACT, p.contact["id"]), "company_id": public}
         for time in ("created_at", "updated_at"):
@@ -443,12 +445,44 @@ def test_a_workers_ready_rows_are_what_the_writer_makes_of_the_prepared_contact(
         written = fast_path._records(
             fast_path._table(Contact), columns, [{"workspace_id": workspace, **p.contact}], sqlite
         )[0]
-        assert fast_path._with_company(r.ready.contact, company) == tuple(
-            v.hex if isinstance(v, uuid.UUID) else v for v in written
-        )
-        children = fast_path._children([p], workspace.hex, "job", operator.attrgetter("hex"))
-        assert [r.ready.emails, r.ready.phones, r.ready.tags, r.ready.keys] == [rows for _, rows in children[:4]]
+        written = tuple(v.hex if isinstance(v, uuid.UUID) else v for v in written)
+        children = [rows for _, rows in fast_path._children([p], workspace.hex, "job", operator.attrgetter("hex"))]
+        ready = r.ready
+        assert ready.id == p.contact["id"].hex
+        if sqlite:
+            assert fast_path._with_company(ready.contact, company) == written
+            assert [ready.emails, ready.phones, ready.tags, ready.keys] == children[:4]
+            assert ready.at == written[columns.index("created_at")]
+        else:  # lines of COPY text
+            line = ready.contact[0] + (company.hex if company else "\\N") + ready.contact[1]
+            assert line == "\t".join(map(fast_path._copy_text, written)) + "\n"
+            lines = ["".join("\t".join(map(fast_path._copy_text, row)) + "\n" for row in rows) for rows in children]
+            assert [ready.emails, ready.phones, ready.tags, ready.keys] == lines[:4]
+            assert ready.at == ready.created.isoformat()
         dump = json.dumps if sqlite else fast_path._json
-        assert fast_path._payload_text(r.ready.payload, public, sqlite) == dump(p.payload)
+        assert fast_path._payload_text(ready.payload, public, sqlite) == dump(p.payload)
         checked += 1
     assert checked >= 20
+
+
+COPY_TEXTS = draw(st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=30), 200)
+
+
+@pytest.mark.skipif(ENGINE != "postgres", reason="PostgreSQL's COPY text format")
+async def test_copy_text_reads_back_as_the_value_it_wrote(tenant: Tenant) -> None:
+    values: list[Any] = [*COPY_TEXTS, "a\\b\tc\nd\re\\N", "\\N", "\\.", None, True, False, 7]
+    async with tenant.db.session() as session:
+        driver = await driver_connection(session)
+        await driver.execute("CREATE TEMPORARY TABLE copied (n int, t text, b boolean, i int)")
+        lines = "".join(
+            f"{n}\t{fast_path._copy_text(v if isinstance(v, str | None) else None)}\t"
+            f"{fast_path._copy_text(v if isinstance(v, bool) else None)}\t"
+            f"{fast_path._copy_text(v if type(v) is int else None)}\n"
+            for n, v in enumerate(values)
+        )
+        await driver.copy_to_table(
+            "copied", source=fast_path._sent(lines.encode()), columns=["n", "t", "b", "i"], format="text"
+        )
+        back = await driver.fetch("SELECT t, b, i FROM copied ORDER BY n")
+        await session.rollback()
+    assert [next((c for c in r if c is not None), None) for r in back] == values
