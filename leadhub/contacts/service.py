@@ -1065,9 +1065,10 @@ def _attach(session: AsyncSession, contact: Contact) -> None:
 # event's number is taken inside the statement, and the workspace's row stays locked until the commit's WAL
 # flush, so writers one commit each ran one at a time behind that lock; a group shares it and the flush.
 # The number is taken after the statement's emails and phones are in (the UPDATE waits for them), so a
-# group's first execution takes unique keys before the row. Later ones of the group take theirs while
-# holding it: two groups (two processes) claiming the same email can deadlock; PostgreSQL breaks it by
-# failing one. Any group that fails leaves nothing behind, and each of its POSTs then writes alone: a
+# group's first execution takes unique keys before the row. A group runs its executions by workspace, so
+# two groups (two processes) lock workspaces' rows in one order; later executions of a group take their
+# keys while holding rows, though: two groups claiming the same email can deadlock, and PostgreSQL breaks it
+# by failing one. Any group that fails leaves nothing behind, and each of its POSTs then writes alone: a
 # concurrent writer that took one of its emails or phones after its read fails it again (a unique
 # violation), and it reads again to answer that writer's 409, or writes again.
 
@@ -1160,7 +1161,7 @@ async def create_direct(db: Database, ws: Workspace, actor: Actor, data: Contact
         answer = out.__pydantic_serializer__.to_json(out)
         args, deliveries = _pg_write_args(actor, contact, answer, found.endpoints)
         # The connection is given back first: the group's writer needs one of the pool's.
-        if not await db.grouped(_PG_WRITE_NEW_SQL).write(args):
+        if not await db.grouped(_PG_WRITE_NEW_SQL).write(args, lock_order=ws.id):
             try:
                 await _pg_write_alone(db, args)
             except asyncpg.UniqueViolationError:

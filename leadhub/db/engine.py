@@ -69,7 +69,7 @@ class Database:
         # pool's size a connection is opened for a request and closed after it (a connect with asyncpg's type
         # introspection costs more than a POST), so such requests wait for one of the pool's instead,
         # leaving a few for the sessions of the other paths.
-        self.brief_connections = asyncio.Semaphore(max(1, pool_size - 5))
+        self.brief_connections = asyncio.Semaphore(max(1, pool_size - max(1, pool_size // 5)))
 
     def grouped(self, sql: str) -> GroupedWrites:
         """The group commit of the PostgreSQL statement ``sql`` in this process (see ``GroupedWrites``)."""
@@ -183,15 +183,17 @@ class GroupedWrites:
     def __init__(self, engine: AsyncEngine, sql: str) -> None:
         self.engine = engine
         self.sql = sql
-        self._queue: list[tuple[Sequence[Any], asyncio.Future[bool]]] = []
+        self._queue: list[tuple[Any, Sequence[Any], asyncio.Future[bool]]] = []
         self._draining: asyncio.Task[None] | None = None
 
-    async def write(self, args: Sequence[Any]) -> bool:
+    async def write(self, args: Sequence[Any], lock_order: Any) -> bool:
         """Execute the statement with ``args`` in the next group; True once that group committed, False
         when it failed as a whole (nothing of it is written; an error of one execution aborts them all):
-        run the statement alone then, to meet its own outcome."""
+        run the statement alone then, to meet its own outcome. A group runs its executions by
+        ``lock_order`` (then as they came): the row each locks (a workspace's), so that two groups lock
+        them in one order and do not deadlock on them."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.append((args, done))
+        self._queue.append((lock_order, args, done))
         if self._draining is None:
             self._draining = asyncio.create_task(self._drain())
         return await done
@@ -204,13 +206,14 @@ class GroupedWrites:
         finally:
             self._draining = None
 
-    async def _send(self, group: list[tuple[Sequence[Any], asyncio.Future[bool]]]) -> None:
+    async def _send(self, group: list[tuple[Any, Sequence[Any], asyncio.Future[bool]]]) -> None:
+        group.sort(key=lambda item: item[0])  # stable: one workspace's executions keep their order
         outcome: bool | BaseException = True
         try:
             async with self.engine.connect() as connection:
                 driver = await connection_driver(connection)
                 try:
-                    await driver.executemany(self.sql, [args for args, _ in group])
+                    await driver.executemany(self.sql, [args for _, args, _ in group])
                 except CONNECTION_LOST as exc:
                     await drop_lost(self.engine, connection)
                     outcome = exc
@@ -218,7 +221,7 @@ class GroupedWrites:
                     outcome = False
         except Exception as exc:  # no connection to be had: every waiter hears why
             outcome = exc
-        for _, done in group:
+        for _, _, done in group:
             if done.done():
                 continue  # its request was cancelled meanwhile (its row is written or not, as a late commit)
             if isinstance(outcome, BaseException):

@@ -210,3 +210,23 @@ async def test_concurrent_creates_sharing_an_email_make_one_contact_and_one_conf
     seqs = [e.seq for e in events]
     assert seqs == list(range(seqs[0], seqs[0] + 15))
     assert sorted(e.payload["id"] for e in events) == sorted(a.json()["id"] for a in answers if a.status_code == 201)
+
+
+async def test_concurrent_creates_in_two_workspaces_number_each_workspace_without_gaps(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, database: Database
+) -> None:
+    """A group of concurrent creates spans workspaces (run by workspace in it): each workspace's events
+    are numbered gap-free, in the order of their own creates' commits, and only its own."""
+    tenants = [tenant, other_tenant]
+
+    async def one(n: int) -> httpx.Response:
+        body = {"name": f"R {n}", "email": f"r{n}@example.org"}
+        return await client.post("/v1/contacts", json=body, headers=tenants[n % 2].headers)
+
+    answers = await asyncio.gather(*(one(n) for n in range(20)))
+    assert [a.status_code for a in answers] == [201] * 20
+    for k, owner in enumerate(tenants):
+        events = await _created_events(database, owner)
+        seqs = [e.seq for e in events]
+        assert seqs == list(range(seqs[0], seqs[0] + 10))
+        assert {e.payload["id"] for e in events} == {a.json()["id"] for a in answers[k::2]}
