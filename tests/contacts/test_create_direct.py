@@ -7,16 +7,19 @@ import asyncio
 import uuid
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
+from leadhub.auth.models import Workspace
 from leadhub.auth.principal import Actor
 from leadhub.contacts import service
+from leadhub.contacts.schemas import ContactIn
 from leadhub.core import ids
-from leadhub.db.engine import Database
+from leadhub.db.engine import Database, connection_driver
 from leadhub.events.models import Event
 from leadhub.uow import unit_of_work
 from leadhub.webhooks import outbox, wakeup
@@ -46,7 +49,7 @@ async def _endpoint(db: Database, tenant: Tenant, event_types: list[str], *, ena
             session,
             tenant.ws_id,
             actor,
-            EndpointIn(url="http://127.0.0.1:9/hook", event_types=event_types),  # type: ignore[arg-type]
+            EndpointIn(url="http://127.0.0.1:9/hook", event_types=event_types),
             allow_private=True,
         )
         if not enabled:
@@ -230,3 +233,28 @@ async def test_concurrent_creates_in_two_workspaces_number_each_workspace_withou
         seqs = [e.seq for e in events]
         assert seqs == list(range(seqs[0], seqs[0] + 10))
         assert {e.payload["id"] for e in events} == {a.json()["id"] for a in answers[k::2]}
+
+
+async def test_a_connection_lost_under_the_direct_path_fails_one_create_and_the_next_reconnects(
+    tenant: Tenant, database: Database
+) -> None:
+    """As SQLAlchemy does on a lost connection: the request that met it fails, the pool is renewed."""
+    if not database.is_postgres:
+        pytest.skip("the direct path is PostgreSQL's")
+    own = Database(database.url, schema=database.schema, pool_size=1, max_overflow=0)
+    try:
+        async with own.read_session() as session:
+            ws = await session.get(Workspace, tenant.ws_id)
+        assert ws is not None
+        actor = Actor(type="system", id="test", door="test")
+        assert await service.create_direct(own, ws, actor, ContactIn(email="lost1@example.org")) is not None
+        async with own.engine.connect() as connection:
+            pid = await (await connection_driver(connection)).fetchval("SELECT pg_backend_pid()")
+        async with database.engine.connect() as connection:
+            await (await connection_driver(connection)).execute("SELECT pg_terminate_backend($1)", pid)
+        with pytest.raises((asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)):
+            await service.create_direct(own, ws, actor, ContactIn(email="lost2@example.org"))
+        answer = await service.create_direct(own, ws, actor, ContactIn(email="lost3@example.org"))
+        assert answer is not None and b"lost3@example.org" in answer
+    finally:
+        await own.dispose()
