@@ -12,6 +12,11 @@ from typing import Any
 
 import httpx
 import schemathesis
+
+# Imported at collection rather than by the first ``openapi.from_dict`` inside a test: pytest rewrites
+# schemathesis' modules as it loads them, and CPython 3.11.7's parser once failed on one there, mid-test under
+# load ("SystemError: AST constructor recursion depth mismatch", PostgreSQL suite).
+import schemathesis.specs.openapi.schemas
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import (
