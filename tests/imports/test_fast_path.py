@@ -262,6 +262,34 @@ async def test_fast_path_in_worker_processes_equals_service_path(tenant: Tenant,
     _assert_same(service, fast)
 
 
+TRICKY = [
+    [
+        'Quote "Q" O\'Neil',
+        "Back\\slash\\N",
+        "quote@acme.example",
+        "+14155550177",
+        'Co "A\tB"',
+        "3",
+        "\\.",
+        "a\\b",
+        "T\\t",
+    ],
+    ["Zoë", "Ünïcødé ✓", "uni@acme.example", "", "Føø\nBar", "", "tab\there", "", "new\nline"],
+    ["Back", "Slash", "slash\\@example.com", "+14155550178", "\\", "", "\\", "\\", "\\"],
+]
+
+
+async def test_fast_path_equals_service_path_for_quotes_backslashes_and_control_characters(
+    tenant: Tenant, tmp_path: Path
+) -> None:
+    # What the COPY text format escapes (backslash, tab, newline), JSON escapes in the payloads (quotes,
+    # backslashes) and non-ASCII text, through the bulk writer and through the service path alike.
+    options = imports.ImportOptions(unmapped_to_custom=True, deliver_webhooks=True)
+    service, fast = await _both(tenant, tmp_path, [HEADER, *TRICKY, *ROWS[-5:]], options)
+    _assert_same(service, fast)
+    assert service["counts"]["created"] >= 4
+
+
 async def test_fast_dry_run_reports_what_the_service_dry_run_reports_and_writes_nothing(
     tenant: Tenant, tmp_path: Path
 ) -> None:
