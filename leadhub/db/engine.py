@@ -161,7 +161,9 @@ async def connection_driver(connection: AsyncConnection) -> Any:
 
 
 # Errors after which the connection cannot be trusted (SQLAlchemy's "disconnect"): dropped, not pooled again.
-CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+# (A server that ends the connection while a statement is being sent can leave the protocol confused:
+# InternalClientError.)
+CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
 
 
 async def drop_lost(engine: AsyncEngine, connection: AsyncConnection) -> None:
