@@ -143,7 +143,7 @@ async def batch_contacts(body: BatchIn, ctx: Ctx = Depends(write)) -> Response:
             items.append(ContactIn.model_validate(raw))
         except ValidationError as exc:
             items.append(Invalid(pydantic_errors(list(exc.errors()))))
-    await batches.keep_statistics(ctx.db)
+    await batches.keep_statistics(ctx.db, len(items))
     async with ctx.write() as tx:
         results = await batches.batch(tx.session, ctx.workspace, ctx.actor, items, body.mode)
         counts = {s: sum(1 for r in results if r.status == s) for s in ("created", "updated", "error")}
