@@ -927,15 +927,24 @@ async def _create_new(
     return contact, facts.dedupe_on_ingest
 
 
-def _pg_insert_new() -> TextClause:
-    """PostgreSQL: one statement writing a contact with its emails, phones, tags and match keys (each
-    INSERT a CTE, which PostgreSQL runs exactly once), answering how many emails and phones it claimed.
-    The lists travel as arrays, so the statement is one text whatever their lengths: compiled once, and
-    prepared once per connection."""
+def _pg_rows_ctes(on_conflict: str) -> str:
+    """The CTEs writing a new contact's row and its tags and match keys (``c``, ``t``, ``k``), and its emails
+    and phones (``e``, ``p``, each returning 1 per row written; ``on_conflict`` follows their INSERTs)."""
     columns = [column for _, column in _CONTACT_COLUMNS]
     values = ", ".join(f":c_{column}" for column in columns)
-    sql = f"""
-WITH c AS (INSERT INTO contacts ({", ".join(columns)}) VALUES ({values})),
+    identities = "".join(
+        f"""
+{cte} AS (
+  INSERT INTO {table} (workspace_id, {column}, contact_id, type, is_primary, position)
+  SELECT CAST(:ws AS uuid), u.v, CAST(:id AS uuid), u.t, u.p, u.n
+  FROM unnest(CAST(:{cte}_value AS varchar[]), CAST(:{cte}_type AS varchar[]), CAST(:{cte}_primary AS boolean[]),
+              CAST(:{cte}_pos AS integer[])) AS u(v, t, p, n)
+  {on_conflict} RETURNING 1
+),"""
+        for cte, table, column in (("e", "contact_emails", "address"), ("p", "contact_phones", "number"))
+    )
+    return f"""{identities}
+c AS (INSERT INTO contacts ({", ".join(columns)}) VALUES ({values})),
 t AS (
   INSERT INTO contact_tags (workspace_id, contact_id, tag, position)
   SELECT CAST(:ws AS uuid), CAST(:id AS uuid), u.tag, u.pos
@@ -944,24 +953,19 @@ t AS (
 k AS (
   INSERT INTO contact_match_keys (workspace_id, key, contact_id)
   SELECT CAST(:ws AS uuid), u.key, CAST(:id AS uuid) FROM unnest(CAST(:k_key AS varchar[])) AS u(key)
-),
-e AS (
-  INSERT INTO contact_emails (workspace_id, address, contact_id, type, is_primary, position)
-  SELECT CAST(:ws AS uuid), u.v, CAST(:id AS uuid), u.t, u.p, u.n
-  FROM unnest(CAST(:e_value AS varchar[]), CAST(:e_type AS varchar[]), CAST(:e_primary AS boolean[]),
-              CAST(:e_pos AS integer[])) AS u(v, t, p, n)
-  ON CONFLICT DO NOTHING RETURNING 1
-),
-p AS (
-  INSERT INTO contact_phones (workspace_id, number, contact_id, type, is_primary, position)
-  SELECT CAST(:ws AS uuid), u.v, CAST(:id AS uuid), u.t, u.p, u.n
-  FROM unnest(CAST(:p_value AS varchar[]), CAST(:p_type AS varchar[]), CAST(:p_primary AS boolean[]),
-              CAST(:p_pos AS integer[])) AS u(v, t, p, n)
-  ON CONFLICT DO NOTHING RETURNING 1
-)
+)"""
+
+
+def _pg_insert_new() -> TextClause:
+    """PostgreSQL: one statement writing a contact with its emails, phones, tags and match keys (each
+    INSERT a CTE, which PostgreSQL runs exactly once), answering how many emails and phones it claimed.
+    The lists travel as arrays, so the statement is one text whatever their lengths: compiled once, and
+    prepared once per connection."""
+    sql = f"""
+WITH{_pg_rows_ctes("ON CONFLICT DO NOTHING")}
 SELECT (SELECT count(*) FROM e) + (SELECT count(*) FROM p)
 """
-    binds = [bindparam(f"c_{column}", type_=_CONTACTS.c[column].type) for column in columns]
+    binds = [bindparam(f"c_{column}", type_=_CONTACTS.c[column].type) for _, column in _CONTACT_COLUMNS]
     binds += [bindparam("ws", type_=Uuid()), bindparam("id", type_=Uuid())]
     return text(sql).bindparams(*binds)
 
@@ -1076,30 +1080,8 @@ def _attach(session: AsyncSession, contact: Contact) -> None:
 def _pg_write_new() -> TextClause:
     """``_pg_insert_new`` with the ``contact.created`` event and its webhook deliveries, without ON CONFLICT
     (a taken email or phone fails the statement). Answers how many deliveries it wrote."""
-    columns = [column for _, column in _CONTACT_COLUMNS]
-    values = ", ".join(f":c_{column}" for column in columns)
-    identities = ""
-    for cte, table, column in (("e", "contact_emails", "address"), ("p", "contact_phones", "number")):
-        identities += f"""
-{cte} AS (
-  INSERT INTO {table} (workspace_id, {column}, contact_id, type, is_primary, position)
-  SELECT CAST(:ws AS uuid), u.v, CAST(:id AS uuid), u.t, u.p, u.n
-  FROM unnest(CAST(:{cte}_value AS varchar[]), CAST(:{cte}_type AS varchar[]), CAST(:{cte}_primary AS boolean[]),
-              CAST(:{cte}_pos AS integer[])) AS u(v, t, p, n)
-  RETURNING 1
-),"""
     sql = f"""
-WITH{identities}
-c AS (INSERT INTO contacts ({", ".join(columns)}) VALUES ({values})),
-t AS (
-  INSERT INTO contact_tags (workspace_id, contact_id, tag, position)
-  SELECT CAST(:ws AS uuid), CAST(:id AS uuid), u.tag, u.pos
-  FROM unnest(CAST(:t_tag AS varchar[]), CAST(:t_pos AS integer[])) AS u(tag, pos)
-),
-k AS (
-  INSERT INTO contact_match_keys (workspace_id, key, contact_id)
-  SELECT CAST(:ws AS uuid), u.key, CAST(:id AS uuid) FROM unnest(CAST(:k_key AS varchar[])) AS u(key)
-),
+WITH{_pg_rows_ctes("")},
 s AS (
   UPDATE workspaces SET event_seq = event_seq + 1
   WHERE id = CAST(:ws AS uuid) AND (SELECT count(*) FROM e) + (SELECT count(*) FROM p) >= 0
