@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import uuid
 from collections.abc import Awaitable, Callable
@@ -160,7 +161,7 @@ def serve(
             LEADHUB_SERVE_LOG_LEVEL=log_level,
         )
     uvicorn.run(
-        "leadhub.cli:worker_app" if workers > 1 else create_app(settings),
+        "leadhub.cli:worker_app" if workers > 1 else _settled(create_app(settings)),
         factory=workers > 1,
         workers=workers if workers > 1 else None,
         host=settings.host,
@@ -184,7 +185,17 @@ def worker_app() -> FastAPI:
 
     settings = Settings.from_env()
     logs.configure(os.environ.get("LEADHUB_SERVE_LOG_LEVEL", "info"), settings.log_format)
-    return create_app(settings)
+    return _settled(create_app(settings))
+
+
+def _settled(application: FastAPI) -> FastAPI:
+    """``application`` with the objects made so far (~200,000: modules, routes, schemas, validators) moved out
+    of the garbage collector's reach: they live as long as the process, yet each full collection walked them
+    all, 120-180 ms on a loaded 2-core machine in which the process answered nothing (in-process, a 1,000-item
+    batch took 70-100 ms less with them frozen). Only what requests make is traced from here on."""
+    gc.collect()
+    gc.freeze()
+    return application
 
 
 @app.command()
