@@ -67,3 +67,12 @@ class DrivenClock:
     def advance(self, seconds: float = 1) -> datetime:
         self.now += timedelta(seconds=seconds)
         return self.now
+
+
+def without_ids(value: Any) -> Any:
+    """``value`` without what differs between two workspaces by construction: ids and timestamps."""
+    if isinstance(value, dict):
+        return {k: without_ids(v) for k, v in value.items() if k not in ("id", "created_at", "updated_at")}
+    if isinstance(value, list):
+        return [without_ids(v) for v in value]
+    return value

@@ -32,6 +32,7 @@ from leadhub.webhooks import service as webhooks
 from leadhub.webhooks.models import Delivery
 from leadhub.webhooks.schemas import EndpointIn
 from tests.conftest import Tenant
+from tests.contacts.support import without_ids
 
 ACTOR = Actor(type="system", id=None, door="cli")
 
@@ -125,15 +126,6 @@ def _items(company: str) -> list[dict[str, Any]]:
     return [{k: company if v == "$company" else v for k, v in item.items()} for item in ITEMS]
 
 
-def _plain(value: Any) -> Any:
-    """Drop what differs between two workspaces by construction: ids and timestamps."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k not in ("id", "created_at", "updated_at")}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 async def _one_by_one(
     client: httpx.AsyncClient, headers: dict[str, str], items: list[dict[str, Any]], mode: str
 ) -> list[Any]:
@@ -178,7 +170,7 @@ async def _state(client: httpx.AsyncClient, tenant: Tenant, public: str, answers
     for contact_id, n in made.items():
         got = (await client.get(f"/v1/contacts/{contact_id}", headers=headers)).json()
         got["company_id"] = got["company_id"] is not None
-        shown[n] = _plain(got)
+        shown[n] = without_ids(got)
     async with tenant.db.read_session() as session:
         domains = {c.id: c.domain for c in await session.scalars(select(Company).where(Company.workspace_id == ws_id))}
         label = {ids.decode(ids.CONTACT, k): n for k, n in made.items()}
@@ -199,7 +191,7 @@ async def _state(client: httpx.AsyncClient, tenant: Tenant, public: str, answers
         )
         events = []
         for e in await session.scalars(select(Event).where(Event.workspace_id == ws_id).order_by(Event.seq)):
-            payload = _plain(e.payload)
+            payload = without_ids(e.payload)
             payload["company_id"] = payload.get("company_id") is not None
             changes = {k: v for k, v in (e.changes or {}).items() if k != "updated_at"}
             events.append(

@@ -37,6 +37,7 @@ from leadhub.webhooks import service as webhooks
 from leadhub.webhooks.models import Delivery
 from leadhub.webhooks.schemas import EndpointIn
 from tests.conftest import ENGINE, Tenant
+from tests.contacts.support import without_ids
 from tests.drawing import draw
 
 ACTOR = Actor(type="system", id=None, door="cli")
@@ -118,15 +119,6 @@ async def _import(
     return await imports.run(db, ws_id, job.id, ACTOR, path=path, **run)
 
 
-def _plain(value: Any) -> Any:
-    """Drop what differs between any two workspaces by construction: ids and timestamps."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k not in ("id", "created_at", "updated_at")}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 async def _state(db: Database, ws_id: uuid.UUID, job: ImportJob) -> dict[str, Any]:
     async with db.read_session() as session:
         ws = await session.get(Workspace, ws_id)
@@ -139,7 +131,7 @@ async def _state(db: Database, ws_id: uuid.UUID, job: ImportJob) -> dict[str, An
             out = contacts.snapshot(c)
             out["company_id"] = domains.get(c.company_id) if c.company_id else None
             out["search_text"] = c.search_text
-            label[c.id] = orjson.dumps(_plain(out), option=orjson.OPT_SORT_KEYS).decode()
+            label[c.id] = orjson.dumps(without_ids(out), option=orjson.OPT_SORT_KEYS).decode()
             shown.append(label[c.id])
         keys = sorted(
             (label[k.contact_id], k.key)
@@ -147,7 +139,7 @@ async def _state(db: Database, ws_id: uuid.UUID, job: ImportJob) -> dict[str, An
         )
         events = []
         for e in await session.scalars(select(Event).where(Event.workspace_id == ws_id).order_by(Event.seq)):
-            payload = _plain(e.payload)
+            payload = without_ids(e.payload)
             if e.type.startswith("contact."):
                 payload["company_id"] = payload.get("company_id") is not None
             changes = {k: v for k, v in (e.changes or {}).items() if k != "updated_at"}
@@ -155,7 +147,7 @@ async def _state(db: Database, ws_id: uuid.UUID, job: ImportJob) -> dict[str, An
                 changes["company_id"] = {k: v is not None for k, v in changes["company_id"].items()}
             events.append(
                 orjson.dumps(
-                    [e.type, label.get(e.contact_id) if e.contact_id else None, payload, _plain(changes)],
+                    [e.type, label.get(e.contact_id) if e.contact_id else None, payload, without_ids(changes)],
                     option=orjson.OPT_SORT_KEYS,
                 ).decode()
             )
