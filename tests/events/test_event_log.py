@@ -18,6 +18,7 @@ from leadhub.contacts.schemas import ContactIn
 from leadhub.events import service as events
 from leadhub.events.models import Event
 from leadhub.webhooks import outbox
+from leadhub.webhooks.models import Delivery
 from tests.conftest import Tenant
 
 
@@ -106,6 +107,45 @@ async def test_seq_is_gap_free_and_increasing_even_under_concurrent_writes(
     assert sorted(r.status_code for r in responses) == [201] * 15 + [409] * 3
     seqs = [e["seq"] for e in await _events(client, tenant)]
     assert seqs == list(range(1, 17))
+
+
+async def test_big_and_small_transactions_together_number_every_event_once_in_commit_order(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    # Batches of 100 take their numbers before inserting their events (outbox._NUMBER_FIRST_MIN), single
+    # creates only at COMMIT: side by side, every event still gets one number, gap-free, a batch's in item
+    # order, and each delivery the number of its event.
+    endpoint = await client.post("/v1/webhooks", json={"url": "https://93.184.216.34/hook"}, headers=tenant.headers)
+    assert endpoint.status_code == 201, endpoint.text
+
+    async def batch(n: int) -> httpx.Response:
+        items = [{"email": f"b{n}.{i}@example.com"} for i in range(100)]
+        return await client.post("/v1/contacts/batch", json={"mode": "create", "items": items}, headers=tenant.headers)
+
+    singles = [client.post("/v1/contacts", json={"first_name": f"s{i}"}, headers=tenant.headers) for i in range(8)]
+    answers = await asyncio.gather(batch(1), *singles, batch(2))
+    assert [r.status_code for r in answers] == [200] + [201] * 8 + [200], [r.text[:200] for r in answers]
+    async with tenant.db.read_session() as session:
+        logged = (
+            await session.execute(
+                select(Event.seq, Event.id, Event.payload).where(Event.workspace_id == tenant.ws_id).order_by(Event.seq)
+            )
+        ).all()
+        deliveries = (
+            await session.execute(
+                select(Delivery.event_seq, Delivery.event_id).where(Delivery.workspace_id == tenant.ws_id)
+            )
+        ).all()
+    # The endpoint's creation, then 200 batch items and 8 single creates, each event once.
+    assert [seq for seq, _, _ in logged] == list(range(1, 210))
+    for n in (1, 2):
+        emails = [(seq, (p.get("emails") or [{}])[0].get("address", "")) for seq, _, p in logged]
+        mine = [(seq, email) for seq, email in emails if email.startswith(f"b{n}.")]
+        first = mine[0][0]
+        assert mine == [(first + i, f"b{n}.{i}@example.com") for i in range(100)]
+    seq_of = {event_id: seq for seq, event_id, _ in logged}
+    assert sorted(seq for seq, _ in deliveries) == list(range(1, 210))  # the endpoint takes every type
+    assert all(seq_of[event_id] == seq for seq, event_id in deliveries)
 
 
 async def test_events_page_by_cursor_in_both_orders(client: httpx.AsyncClient, tenant: Tenant) -> None:
