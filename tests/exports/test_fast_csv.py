@@ -248,17 +248,19 @@ async def test_a_postgres_export_reads_one_snapshot_across_its_connections(
     assert b"".join(blocks) == before != await _reference(database, ws, contacts.ContactFilters())
 
 
-@pytest.mark.skipif(ENGINE != "postgres", reason="the look-ahead batch runs on PostgreSQL only")
 async def test_an_export_left_early_returns_its_connections(
     client: httpx.AsyncClient, tenant: Tenant, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Both engines read the next batch ahead while the caller takes the current one.
     monkeypatch.setattr(contacts_csv, "BATCH", 2)
+    monkeypatch.setattr(contacts_csv, "SQLITE_BATCH", 2)
     await _seed(client, tenant, AWKWARD)
     ws = await _workspace(database, tenant)
     idle = database.engine.pool.checkedout()  # type: ignore[attr-defined]
     body = exports.stream(database, ws, "contacts", "csv", contacts.ContactFilters())
     await anext(body)
-    assert database.engine.pool.checkedout() == idle + 2  # type: ignore[attr-defined]
+    if ENGINE == "postgres":  # its two connections hold one snapshot to the end
+        assert database.engine.pool.checkedout() == idle + 2  # type: ignore[attr-defined]
     await body.aclose()
     assert database.engine.pool.checkedout() == idle  # type: ignore[attr-defined]
     assert await _exported(database, ws, contacts.ContactFilters()) == await _reference(
