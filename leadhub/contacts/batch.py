@@ -184,7 +184,7 @@ class _Writer:
         rows = [prepared for _, _, prepared in held]
         await fast.link_companies(self.session, self.ws.id, rows, self.companies)
         await self.session.flush()  # the bulk writer talks to the driver: the ORM's changes go first
-        if not await fast.write_contacts(self.session, self.ws.id, rows):
+        if not await fast.write_contacts(self.session, self.ws.id, self.actor, rows):
             for index, item, _ in held:
                 await self._per_item(index, item)
             return

@@ -725,19 +725,9 @@ def _to_postgres(column: Any) -> Callable[[Any], Any] | None:
     return None
 
 
-def _records(table: Table, columns: list[str], items: list[dict[str, Any]], sqlite: bool) -> list[tuple[Any, ...]]:
-    """The driver's rows of ``items``, converted column by column (one map per column, not a call per cell)."""
-    values: list[Any] = []
-    for name in columns:
-        column = [item[name] for item in items]
-        convert = (_to_sqlite if sqlite else _to_postgres)(table.c[name])
-        values.append(column if convert is None else list(map(convert, column)))
-    return list(zip(*values, strict=True))
-
-
 def _driver_form(column: Any, sqlite: bool) -> Callable[[Any], Any] | None:
-    """A ready row's value for this column: as ``_records`` converts it, but ids as hex text on PostgreSQL
-    too (asyncpg parses that in C; a uuid.UUID it asks for ``.bytes``, a Python property), an empty JSON
+    """A ready row's value for this column: as ``_to_sqlite``/``_to_postgres`` convert it, but ids as hex text on
+    PostgreSQL too (asyncpg parses that in C; a uuid.UUID it asks for ``.bytes``, a Python property), an empty JSON
     object's text without encoding it, and the last time converted remembered (a new contact's
     ``created_at`` is its ``updated_at``)."""
     if isinstance(column.type, sqltypes.Uuid):
@@ -894,48 +884,6 @@ async def _insert_contacts_sqlite(session: AsyncSession, rows: list[tuple[Any, .
     await session.execute(text(trigger))
 
 
-def _children(
-    rows: list[Prepared], ws: Any, job: Any, uid: Callable[[uuid.UUID], Any]
-) -> list[tuple[tuple[str, list[str]], list[tuple[Any, ...]]]]:
-    """Each new contact's emails, phones, tags, match keys and import row, with its id converted once."""
-    emails: list[tuple[Any, ...]] = []
-    phones: list[tuple[Any, ...]] = []
-    tags: list[tuple[Any, ...]] = []
-    keys: list[tuple[Any, ...]] = []
-    made: list[tuple[Any, ...]] = []
-    for p in rows:
-        assert p.contact is not None
-        cid = uid(p.contact["id"])
-        emails += [(ws, a, cid, t, primary, i) for i, (a, t, primary) in enumerate(p.email_rows)]
-        phones += [(ws, n, cid, t, primary, i) for i, (n, t, primary) in enumerate(p.phone_rows)]
-        tags += [(ws, cid, tag, i) for i, tag in enumerate(p.tags)]
-        keys += [(ws, k, cid) for k in p.keys]
-        if job is not None:  # rows of an import job (a batch's contacts have none)
-            made.append((ws, job, cid, p.row))
-    return [(_EMAILS, emails), (_PHONES, phones), (_TAGS, tags), (_KEYS, keys), (_MADE, made)]
-
-
-async def _write_rows(
-    session: AsyncSession,
-    sqlite: bool,
-    rows: list[Prepared],
-    contact_rows: list[tuple[Any, ...]],
-    events: list[dict[str, Any]],
-    ws_id: uuid.UUID,
-    job_id: uuid.UUID | None,
-) -> None:
-    if sqlite:
-        await _insert_contacts_sqlite(session, contact_rows)
-    else:
-        await _write(session, False, "contacts", _CONTACT_COLUMNS, contact_rows)
-    # Ids of child rows as hex text, made once per contact: SQLite's column form, and on PostgreSQL what
-    # asyncpg parses in C (a uuid.UUID it asks for ``.bytes``, a Python property, for every row).
-    uid = operator.attrgetter("hex")
-    for (table, columns), records in _children(rows, uid(ws_id), None if job_id is None else uid(job_id), uid):
-        await _write(session, sqlite, table, columns, records)
-    await _write(session, sqlite, "events", _EVENT_COLUMNS, _records(_table(Event), _EVENT_COLUMNS, events, sqlite))
-
-
 async def _insert_rows(
     session: AsyncSession, ws: Workspace, actor: Actor, job_id: uuid.UUID, rows: list[Prepared], outbox: bool
 ) -> list[Event]:
@@ -989,7 +937,7 @@ async def _write_sqlite(
     event_ids: list[uuid.UUID],
     actor: Actor,
     ws: str,
-    job: str,
+    job: str | None,
 ) -> None:
     head = (actor.type, actor.id, actor.door)
     events = [
@@ -1002,7 +950,7 @@ async def _write_sqlite(
         (_PHONES, list(chain.from_iterable(r.phones for r in ready))),
         (_TAGS, list(chain.from_iterable(r.tags for r in ready))),
         (_KEYS, list(chain.from_iterable(r.keys for r in ready))),
-        (_MADE, [(ws, job, r.id, p.row) for p, r in zip(rows, ready, strict=True)]),
+        (_MADE, [] if job is None else [(ws, job, r.id, p.row) for p, r in zip(rows, ready, strict=True)]),
         (("events", _EVENT_COLUMNS), events),
     ]
     # A chunk's match keys land all over their primary key's index: with SQLite's default 2 MB page cache
@@ -1031,7 +979,7 @@ async def _write_postgres(
     event_ids: list[uuid.UUID],
     actor: Actor,
     ws: str,
-    job: str,
+    job: str | None,
 ) -> None:
     """Each table's lines of ``COPY`` text joined and sent as they are (the workers wrote the contacts',
     emails', phones', tags' and match keys' lines)."""
@@ -1051,7 +999,10 @@ async def _write_postgres(
         (_PHONES, "".join(cast(str, r.phones) for r in ready)),
         (_TAGS, "".join(cast(str, r.tags) for r in ready)),
         (_KEYS, "".join(cast(str, r.keys) for r in ready)),
-        (_MADE, "".join(f"{ws}\t{job}\t{r.id}\t{p.row}\n" for p, r in zip(rows, ready, strict=True))),
+        (
+            _MADE,
+            "" if job is None else "".join(f"{ws}\t{job}\t{r.id}\t{p.row}\n" for p, r in zip(rows, ready, strict=True)),
+        ),
         (("events", _EVENT_COLUMNS), events),
     ]
     driver = await driver_connection(session)
@@ -1140,18 +1091,19 @@ async def link_companies(
             p.payload["company_id"] = p.company
 
 
-async def write_contacts(session: AsyncSession, ws_id: uuid.UUID, rows: list[Prepared]) -> bool:
-    """Only the contacts of ``rows`` with their emails, phones, tags and match keys, in bulk (no events, no
-    import rows: the caller records them); False (and nothing written) when an identity was taken
-    concurrently since the check."""
+async def write_contacts(session: AsyncSession, ws_id: uuid.UUID, actor: Actor, rows: list[Prepared]) -> bool:
+    """Only the contacts of ``rows`` with their emails, phones, tags and match keys, in bulk, by the import's
+    writers (no events, no import rows: the caller records them); False (and nothing written) when an
+    identity was taken concurrently since the check."""
     if not rows:
         return True
     sqlite = session.bind is None or session.bind.dialect.name != "postgresql"
-    contacts = [{"workspace_id": ws_id, **p.contact} for p in rows if p.contact is not None]
-    contact_rows = _records(_table(Contact), _CONTACT_COLUMNS, contacts, sqlite)
+    ws = ws_id.hex
+    ready = [ready_rows(p, sqlite, ws) for p in rows]
+    write = _write_sqlite if sqlite else _write_postgres
     try:
         async with session.begin_nested():
-            await _write_rows(session, sqlite, rows, contact_rows, [], ws_id, None)
+            await write(session, rows, ready, [], 0, [], actor, ws, None)
     except (IntegrityError, sqlite3.IntegrityError, asyncpg.UniqueViolationError):
         return False
     return True

@@ -420,7 +420,6 @@ def test_a_workers_ready_rows_are_what_the_writer_makes_of_the_prepared_contact(
     sqlite: bool, company: uuid.UUID | None
 ) -> None:
     import json
-    import operator
 
     workspace = uuid.uuid4()
     context = fast_path.Context(
@@ -462,11 +461,9 @@ def test_a_workers_ready_rows_are_what_the_writer_makes_of_the_prepared_contact(
         for time in ("created_at", "updated_at"):
             p.payload[time] = fast_path._time(r.ready.created)
         columns = fast_path._CONTACT_COLUMNS
-        written = fast_path._records(
-            fast_path._table(Contact), columns, [{"workspace_id": workspace, **p.contact}], sqlite
-        )[0]
+        written = _records(columns, {"workspace_id": workspace, **p.contact}, sqlite)
         written = tuple(v.hex if isinstance(v, uuid.UUID) else v for v in written)
-        children = [rows for _, rows in fast_path._children([p], workspace.hex, "job", operator.attrgetter("hex"))]
+        children = _children(p, workspace.hex)
         ready = r.ready
         assert ready.id == p.contact["id"].hex
         if sqlite:
@@ -483,6 +480,26 @@ def test_a_workers_ready_rows_are_what_the_writer_makes_of_the_prepared_contact(
         assert fast_path._payload_text(ready.payload, public, sqlite) == dump(p.payload)
         checked += 1
     assert checked >= 20
+
+
+def _records(columns: list[str], item: dict[str, Any], sqlite: bool) -> tuple[Any, ...]:
+    """The driver's row of a contact as the writer made it from values, column by column: the oracle the
+    worker's ready rows are held to."""
+    table = fast_path._table(Contact)
+    convert = fast_path._to_sqlite if sqlite else fast_path._to_postgres
+    return tuple(v if (f := convert(table.c[name])) is None else f(v) for name, v in ((n, item[n]) for n in columns))
+
+
+def _children(p: fast_path.Prepared, ws: str) -> list[list[tuple[Any, ...]]]:
+    """A contact's emails, phones, tags and match keys as the writer made them from values."""
+    assert p.contact is not None
+    cid = p.contact["id"].hex
+    return [
+        [(ws, a, cid, t, primary, i) for i, (a, t, primary) in enumerate(p.email_rows)],
+        [(ws, n, cid, t, primary, i) for i, (n, t, primary) in enumerate(p.phone_rows)],
+        [(ws, cid, tag, i) for i, tag in enumerate(p.tags)],
+        [(ws, k, cid) for k in p.keys],
+    ]
 
 
 COPY_TEXTS = draw(st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=30), 200)
