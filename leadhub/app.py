@@ -19,6 +19,7 @@ from leadhub.config import Settings
 from leadhub.contacts.api import router as contacts_router
 from leadhub.contacts.duplicates_api import router as duplicates_router
 from leadhub.custom_fields.api import router as custom_fields_router
+from leadhub.db import statistics
 from leadhub.db.engine import Database
 from leadhub.deals.api import router as deals_router
 from leadhub.events.api import router as events_router
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         )
         # Import jobs whose runner died resume here (lease-safe: one process runs a job).
         resumer = asyncio.create_task(import_resume.watch(database, stop)) if background else None
+        # PostgreSQL: a young database's tables analyzed as they outgrow their statistics (db.statistics).
+        statistician = asyncio.create_task(statistics.watch(database, stop)) if background else None
         try:
             yield
         finally:
@@ -113,6 +116,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
                     await resumer
             if dispatcher is not None:
                 await dispatcher
+            if statistician is not None:
+                await statistician
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadhub.auth.models import Workspace
@@ -31,6 +30,7 @@ from leadhub.core import clock, ids
 from leadhub.core.errors import Conflict, DomainError, Invalid
 from leadhub.custom_fields import service as custom_fields
 from leadhub.custom_fields.models import CustomFieldDefinition
+from leadhub.db import statistics
 from leadhub.db.engine import Database
 from leadhub.events import service as events
 from leadhub.imports import fast
@@ -75,30 +75,14 @@ async def batch(
     return [r for r in results if r is not None]
 
 
-# PostgreSQL plans the foreign-key checks of every email, phone, tag and match key a batch writes, and the
-# read of stored emails and phones, from the tables' statistics (as for the import: fast.keep_statistics).
-# Planned while contacts was small or never analyzed, they read the table instead of its key: 1,000 new
-# contacts went in at ~250/s instead of ~1,500/s on a database a few thousand contacts old. Autovacuum
-# analyzes in time for a steady trickle, not for a table growing by thousands of rows a minute. So a batch
-# first looks whether contacts changed by more rows than its statistics count (1,000 at least) since they
-# were taken, and if so analyzes the tables it writes (sampling at most 30,000 rows each; every connection
-# then plans anew). Concurrent batches don't queue behind one another's ANALYZE (SKIP_LOCKED).
-_OUTGROWN = text(
-    "SELECT s.n_mod_since_analyze > greatest(c.reltuples, :least) FROM pg_class c"
-    " JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = 'contacts'::regclass"
-)
-_ANALYZE = text("ANALYZE (SKIP_LOCKED) contacts, contact_emails, contact_phones, contact_tags, contact_match_keys")
-
-
 async def keep_statistics(db: Database, items: int) -> None:
-    """Before a batch of ``items``: analyze the tables it writes when contacts has outgrown its statistics
-    (PostgreSQL)."""
-    if not db.is_postgres or items < STATISTICS_MIN_ITEMS:
-        return
-    async with db.session() as session:
-        if await session.scalar(_OUTGROWN, {"least": fast.ANALYZE_MIN_ROWS}):
-            await session.execute(_ANALYZE)
-        await session.commit()
+    """Before a batch of ``items``: analyze the tables that have outgrown their statistics (PostgreSQL).
+    Its foreign-key checks and reads of stored emails and phones are planned from them: planned while
+    contacts was a few thousand rows, 1,000 new contacts went in at ~250/s instead of ~1,500/s. `serve`
+    also looks every few seconds (``db.statistics.watch``); a big batch looks first, as its writes would
+    take longer than that."""
+    if items >= STATISTICS_MIN_ITEMS:
+        await statistics.refresh(db)
 
 
 async def _read_batch(

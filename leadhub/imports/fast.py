@@ -50,6 +50,7 @@ from leadhub.core.errors import FieldError
 from leadhub.core.validation import ValidationFailure, normalize_phone
 from leadhub.custom_fields import service as custom_fields
 from leadhub.custom_fields.models import CustomFieldDefinition
+from leadhub.db import statistics as planner_statistics
 from leadhub.db.engine import Database, driver_connection
 from leadhub.db.types import UTCDateTime
 from leadhub.events.models import Event
@@ -1036,14 +1037,13 @@ def _happened(rows: list[Prepared], ready: list[Ready], sqlite: bool) -> list[_H
     return happened
 
 
-# The foreign-key checks of every email, phone, tag and match key written look their contact up with a plan
-# each PostgreSQL connection keeps, made from the contacts table's statistics. Made while the table was empty or
-# never analyzed, it reads the table instead of its key: importing 20,000 rows into a fresh database cost
-# ~200 µs of server CPU per checked row (growing with the table) against ~20 µs with statistics; the look-up
-# of stored emails and phones likewise. So a job analyzes contacts, emails and phones each time it has written
-# as many contacts as the statistics knew of (1,000 at least: a few times per job, each sampling at most
-# 30,000 rows per table), which also makes every connection plan anew.
-ANALYZE_MIN_ROWS = 1000
+# Planner statistics outgrown by a young table (why: db.statistics): importing 20,000 rows into a fresh database
+# cost ~200 µs of server CPU per checked row (growing with the table) against ~20 µs with statistics. A job
+# counts what it writes itself, exactly and without waiting for PostgreSQL's activity counters (which a busy
+# connection reports at most once a second): it analyzes contacts, emails and phones each time it has written
+# as many contacts as the statistics knew of (statistics.MIN_ROWS at least), which also makes every
+# connection plan anew.
+ANALYZE_MIN_ROWS = planner_statistics.MIN_ROWS
 _RELTUPLES = text("SELECT reltuples FROM pg_class WHERE oid = 'contacts'::regclass")
 
 
