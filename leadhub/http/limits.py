@@ -92,11 +92,12 @@ class RequestLimits:
             await self._stream(scope, receive, send)
             return
         chunks: list[bytes] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.body_timeout
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
         while True:
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+                # A timeout scope, not wait_for: that would run each receive() in a task of its own.
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 await self._refuse(
                     scope,
