@@ -191,6 +191,38 @@ def _fast_phone(text: str) -> str | None:
     return text if _possible_length(code, len(national)) else None
 
 
+# A ten-digit North American number as people write it: (212) 555-1234, 212-555-1234, 212.555.1234, 2125551234.
+_NANP_NATIONAL = re.compile(r"(?:\(([2-9][0-9]{2})\) ?|([2-9][0-9]{2})[ .-]?)([0-9]{3})[ .-]?([0-9]{4})", re.ASCII)
+
+
+@cache
+def _nanp_plain(region: str) -> bool:
+    """Whether ``region`` reads a national number as +1 with nothing rewritten: it dials +1, its international
+    prefix is 011 and its national prefix for parsing is a plain 1 (the Caribbean's patterns, which prepend
+    their area code to seven digits, are left to the full parse)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return (
+        metadata is not None
+        and metadata.country_code == 1
+        and metadata.international_prefix == "011"
+        and metadata.national_prefix_for_parsing == "1"
+        and metadata.national_prefix_transform_rule is None
+    )
+
+
+def _fast_national(text: str, default_region: str | None) -> str | None:
+    """+1 and the ten digits of a North American national number, when the full parse provably gives just
+    that: a region of ``_nanp_plain``; the number does not start with 0 or 1, so no international or
+    national prefix is stripped and no country code read; ten digits are a possible length for +1."""
+    if default_region is None or not _nanp_plain(default_region):
+        return None
+    match = _NANP_NATIONAL.fullmatch(text)
+    if match is None:
+        return None
+    area = match.group(1) or match.group(2)
+    return f"+1{area}{match.group(3)}{match.group(4)}"
+
+
 def normalize_phone(value: str, default_region: str | None = None) -> str:
     """E.164 form. A national number (no ``+``) is read in ``default_region``."""
     if not isinstance(value, str):
@@ -202,7 +234,7 @@ def normalize_phone(value: str, default_region: str | None = None) -> str:
         raise ValidationFailure("max_length", f"must be at most {MAX_PHONE_INPUT_LENGTH} characters")
     if text.startswith("00"):
         text = "+" + text[2:]
-    fast = _fast_phone(text)
+    fast = _fast_phone(text) if text.startswith("+") else _fast_national(text, default_region)
     if fast is not None:
         return fast
     return _full_phone(text, default_region)
