@@ -3,6 +3,7 @@ work (with idempotency) to act in."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -131,15 +132,37 @@ async def authenticate_request(
     if cache is None:
         cache = request.app.state.auth_cache = auth.AuthCache()
     hit = cache.get(raw_key, requested_workspace)
+    # When a key's cached authentication runs out, every request of it in flight would read the key again at
+    # once (a worker serving 32 at a time: 32 reads every AUTH_CACHE_SECONDS). The first reads it; the others
+    # wait for it and take its answer from the cache, or read it themselves when it put none (each gets its
+    # own error, for its own scope).
+    flights: dict[tuple[str, str | None], asyncio.Future[None]] | None = None
+    ident = (raw_key or "", requested_workspace)
+    if hit is None and raw_key:
+        flights = getattr(request.app.state, "auth_flights", None)
+        if flights is None:
+            flights = request.app.state.auth_flights = {}
+        leader = flights.get(ident)
+        if leader is not None and leader.get_loop() is asyncio.get_running_loop():
+            await asyncio.shield(leader)
+            hit = cache.get(raw_key, requested_workspace)
     if hit is not None:
         authenticated, workspace = hit
         auth.require_scope(authenticated.principal, scope)
     else:
-        async with db.read_session() as session:
-            authenticated = await auth.authenticate(session, raw_key)
-            auth.require_scope(authenticated.principal, scope)
-            workspace = await auth.resolve_workspace(session, authenticated.principal, requested_workspace)
-        cache.put(raw_key or "", requested_workspace, authenticated, workspace)
+        flight: asyncio.Future[None] | None = None
+        if flights is not None and ident not in flights:
+            flight = flights[ident] = asyncio.get_running_loop().create_future()
+        try:
+            async with db.read_session() as session:
+                authenticated = await auth.authenticate(session, raw_key)
+                auth.require_scope(authenticated.principal, scope)
+                workspace = await auth.resolve_workspace(session, authenticated.principal, requested_workspace)
+            cache.put(raw_key or "", requested_workspace, authenticated, workspace)
+        finally:
+            if flight is not None and flights is not None:
+                del flights[ident]
+                flight.set_result(None)
     if authenticated.needs_touch and cache.claim_touch(authenticated.principal.key_id):
         async with db.session() as session, session.begin():
             await auth.touch_api_key(session, authenticated.principal.key_id)
