@@ -31,9 +31,19 @@ def pytest_report_header() -> str:
 
 
 async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://"))
+    await pg_statements(None, sql)
+
+
+async def pg_statements(db: Database | None, *statements: str) -> None:
+    """Statements on a PostgreSQL connection of their own, in ``db``'s schema (its activity counts reach
+    pg_stat_user_tables when it closes)."""
+    server_settings = {"search_path": db.schema} if db is not None and db.schema else None
+    conn = await asyncpg.connect(
+        POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://"), server_settings=server_settings
+    )
     try:
-        await conn.execute(sql)
+        for statement in statements:
+            await conn.execute(statement)
     finally:
         await conn.close()
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
 
 from leadhub.contacts import batch as batches
 from leadhub.db.engine import Database
-from tests.conftest import ENGINE, POSTGRES_URL, Tenant
+from tests.conftest import ENGINE, Tenant, pg_statements
 
 pytestmark = pytest.mark.skipif(ENGINE != "postgres", reason="SQLite plans each statement as it is prepared")
 
@@ -29,27 +28,15 @@ async def _state(db: Database) -> tuple[datetime | None, int, float]:
     return last, int(changed), float(known)
 
 
-async def _admin(db: Database, *statements: str) -> None:
-    """Statements on a connection of our own (its statistics counts published when it closes)."""
-    conn = await asyncpg.connect(
-        POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://"), server_settings={"search_path": db.schema or ""}
-    )
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 async def test_a_batch_analyzes_contacts_once_it_outgrew_its_statistics(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     # Autovacuum's own analysis would reset the counts this test reads: off for the test's length.
-    await _admin(tenant.db, "ALTER TABLE contacts SET (autovacuum_enabled = false)")
+    await pg_statements(tenant.db, "ALTER TABLE contacts SET (autovacuum_enabled = false)")
     try:
         await _outgrow_and_batch(client, tenant)
     finally:
-        await _admin(tenant.db, "ALTER TABLE contacts RESET (autovacuum_enabled)")
+        await pg_statements(tenant.db, "ALTER TABLE contacts RESET (autovacuum_enabled)")
 
 
 async def _outgrow_and_batch(client: httpx.AsyncClient, tenant: Tenant) -> None:
@@ -66,7 +53,7 @@ async def _outgrow_and_batch(client: httpx.AsyncClient, tenant: Tenant) -> None:
     assert (await _state(tenant.db))[0] == analyzed  # statistics as fresh as they come: nothing to do
 
     # As many changes as twice the rows: more than the statistics count.
-    await _admin(tenant.db, "UPDATE contacts SET notes = notes", "UPDATE contacts SET notes = notes")
+    await pg_statements(tenant.db, "UPDATE contacts SET notes = notes", "UPDATE contacts SET notes = notes")
     for _ in range(50):  # the counts reach the shared statistics when that connection is closed
         if (await _state(tenant.db))[1] > known:
             break

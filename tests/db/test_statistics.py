@@ -7,7 +7,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 
@@ -15,21 +14,9 @@ from leadhub.app import create_app
 from leadhub.config import Settings
 from leadhub.db import statistics
 from leadhub.db.engine import Database
-from tests.conftest import ENGINE, POSTGRES_URL
+from tests.conftest import ENGINE, pg_statements
 
 PROBE = "statistics_probe"
-
-
-async def _admin(db: Database, *statements: str) -> None:
-    """Statements on a connection of our own: its activity counts reach pg_stat_user_tables when it closes."""
-    conn = await asyncpg.connect(
-        POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://"), server_settings={"search_path": db.schema or ""}
-    )
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 async def _known(db: Database) -> float:
@@ -41,7 +28,7 @@ async def _known(db: Database) -> float:
 
 async def _grow(db: Database, rows: int) -> None:
     """``rows`` more probe rows, then wait until the activity counts show them."""
-    await _admin(db, f"INSERT INTO {PROBE} SELECT generate_series(1, {rows})")
+    await pg_statements(db, f"INSERT INTO {PROBE} SELECT generate_series(1, {rows})")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         async with db.read_session() as session:
@@ -59,9 +46,9 @@ async def probe(database: Database) -> AsyncIterator[Database]:
     if ENGINE != "postgres":
         pytest.skip("SQLite plans each statement as it is prepared")
     # Autovacuum's own analysis would race the refresh this test watches for.
-    await _admin(database, f"CREATE TABLE {PROBE} (n int) WITH (autovacuum_enabled = false)")
+    await pg_statements(database, f"CREATE TABLE {PROBE} (n int) WITH (autovacuum_enabled = false)")
     yield database
-    await _admin(database, f"DROP TABLE {PROBE}")
+    await pg_statements(database, f"DROP TABLE {PROBE}")
 
 
 async def test_a_table_that_outgrew_its_statistics_is_analyzed_and_only_then(probe: Database) -> None:
