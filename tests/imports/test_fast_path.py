@@ -381,8 +381,9 @@ def test_a_normalizing_worker_sets_its_start_up_objects_aside_from_the_garbage_c
 
 
 def _national(n: int) -> str:
-    # Valid US numbers in national form, which take the full (cached) check rather than the E.164 fast path.
-    return f"(415) {200 + n // 10_000:03d}-{n % 10_000:04d}"
+    # Valid US numbers in national form behind the national prefix 1, which take the full (cached) check
+    # rather than the E.164 or the ten-digit national fast path.
+    return f"1 (415) {200 + n // 10_000:03d}-{n % 10_000:04d}"
 
 
 def test_value_caches_are_forgotten_past_their_limit() -> None:
