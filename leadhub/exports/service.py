@@ -85,7 +85,7 @@ _CONTACT_FIELDS = [c for c in Contact.__table__.columns if c.name != "search_tex
 async def _filtered(session: AsyncSession, ws: Workspace, filters: contacts.ContactFilters) -> Select[Any]:
     """The listing's filtered statement (with its custom-field definitions and, on SQLite, the FTS narrowing)."""
     definitions = await custom_fields.definitions_by_key(session, ws.id) if filters.custom_fields else {}
-    indexed = bool(filters.q) and await listing._narrowed_by_index(session, listing.needle_of(filters.q))
+    indexed = await listing._narrowed_by_index(session, listing.needle_of(filters.q)) if filters.q else None
     return listing._filtered(ws, filters, definitions, indexed)
 
 
