@@ -65,11 +65,8 @@ async def _maintenance(db: Database) -> None:
             async with db.session() as session:
                 await idempotency.purge_expired(session)
             if db.is_sqlite:
-                # SQLite's planner picks list/search indexes from these statistics; refresh them as tables
-                # grow (sampled: a bounded read per index, milliseconds at a million contacts).
-                async with db.engine.begin() as conn:
-                    await conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-                    await conn.exec_driver_sql("ANALYZE")
+                # SQLite's planner picks list/search indexes from these statistics (db.statistics).
+                await statistics.refresh_sqlite(db)
         except Exception:  # keep housekeeping alive across transient database errors
             log.exception("maintenance pass failed")
         await asyncio.sleep(_MAINTENANCE_EVERY_SECONDS)

@@ -12,7 +12,14 @@ So `serve` looks every few seconds (``watch``), and a batch before it writes (``
 tables changed by more rows than their statistics count (1,000 at least), and analyzes those. Each table is
 then analyzed each time it doubles, sampling at most 30,000 rows: a few times in its life, cheap each time;
 past that autovacuum's own thresholds come first. The import counts its own rows (``imports.fast``).
-SQLite plans each statement as it is prepared, from its own ``ANALYZE`` (`serve`'s housekeeping).
+
+SQLite plans each statement when it is prepared, from the statistics its connection read when it loaded
+the schema; ``ANALYZE`` does not change the schema, so the other connections of a pool kept the statistics
+they opened with. A `serve` started on a small database answered `q` ten times slower once a big load had
+landed (47 against 5 ms at 300,000 contacts), however often it analyzed since. So on SQLite a refresh
+(``refresh_sqlite``: sampled ``ANALYZE``, then an empty schema change) makes every connection read the
+schema and its statistics again; `serve` runs it when contacts has doubled since (``watch``, whoever wrote
+them: `leadhub import` is another process) and in its periodic housekeeping.
 """
 
 from __future__ import annotations
@@ -56,15 +63,45 @@ async def refresh(db: Database, least: int = MIN_ROWS) -> list[str]:
     return names
 
 
+# Created and dropped in one transaction: nothing stays, but the schema has changed.
+_SQLITE_EPOCH = "leadhub_statistics_epoch"
+# contacts' row count as the statistics have it: the first number of its primary key's sqlite_stat1 row.
+_SQLITE_KNOWN = text(
+    "SELECT coalesce(max(CAST(substr(stat, 1, instr(stat || ' ', ' ') - 1) AS INTEGER)), 0) FROM sqlite_stat1"
+    " WHERE tbl = 'contacts'"
+)
+_SQLITE_ROWS = text("SELECT coalesce(max(rowid), 0) FROM contacts")  # a seek, not a count
+
+
+async def refresh_sqlite(db: Database) -> None:
+    """SQLite: sampled statistics (a bounded read per index: milliseconds at a million contacts), read again by
+    every connection of every process at its next statement."""
+    async with db.engine.begin() as conn:
+        await conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        await conn.exec_driver_sql("ANALYZE")
+        await conn.exec_driver_sql(f"CREATE TABLE {_SQLITE_EPOCH} (x)")
+        await conn.exec_driver_sql(f"DROP TABLE {_SQLITE_EPOCH}")
+
+
+async def _sqlite_outgrown(db: Database) -> bool:
+    async with db.read_session() as session:
+        known = int(await session.scalar(_SQLITE_KNOWN) or 0)
+        rows = int(await session.scalar(_SQLITE_ROWS) or 0)
+    return rows >= MIN_ROWS and rows > 2 * known
+
+
 async def watch(db: Database, stop: asyncio.Event, every: float = WATCH_EVERY_SECONDS) -> None:
-    """``refresh`` every ``every`` seconds until ``stop`` (PostgreSQL; returns at once on SQLite)."""
-    if not db.is_postgres:
-        return
+    """Every ``every`` seconds until ``stop``: ``refresh`` (PostgreSQL); on SQLite ``refresh_sqlite`` when
+    contacts has more than doubled since its statistics were taken."""
     while not stop.is_set():
         try:
-            analyzed = await refresh(db)
-            if analyzed:
-                log.info("planner statistics refreshed", extra={"tables": analyzed})
+            if db.is_postgres:
+                analyzed = await refresh(db)
+                if analyzed:
+                    log.info("planner statistics refreshed", extra={"tables": analyzed})
+            elif await _sqlite_outgrown(db):
+                await refresh_sqlite(db)
+                log.info("planner statistics refreshed", extra={"tables": ["*"]})
         except Exception:  # a transient database error must not end the watch
             log.exception("planner statistics refresh failed")
         with contextlib.suppress(TimeoutError):

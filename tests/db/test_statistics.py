@@ -6,17 +6,24 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from leadhub import uow
 from leadhub.app import create_app
+from leadhub.auth.models import Workspace
+from leadhub.auth.principal import Actor
 from leadhub.config import Settings
-from leadhub.db import statistics
+from leadhub.contacts import service as contacts
+from leadhub.contacts.schemas import ContactIn
+from leadhub.db import migrate, statistics
 from leadhub.db.engine import Database
-from tests.conftest import ENGINE, pg_statements
+from tests.conftest import ENGINE, new_tenant, pg_statements
 
 PROBE = "statistics_probe"
+ACTOR = Actor(type="system", id="test", door="test")
 
 
 async def _known(db: Database) -> float:
@@ -44,7 +51,7 @@ async def _grow(db: Database, rows: int) -> None:
 @pytest.fixture
 async def probe(database: Database) -> AsyncIterator[Database]:
     if ENGINE != "postgres":
-        pytest.skip("SQLite plans each statement as it is prepared")
+        pytest.skip("PostgreSQL's activity counts and statistics")
     # Autovacuum's own analysis would race the refresh this test watches for.
     await pg_statements(database, f"CREATE TABLE {PROBE} (n int) WITH (autovacuum_enabled = false)")
     yield database
@@ -78,8 +85,42 @@ async def test_serve_analyzes_a_growing_table_within_seconds(probe: Database, se
             await asyncio.sleep(0.1)
 
 
-async def test_sqlite_has_nothing_to_refresh(database: Database) -> None:
+async def _schema_version(db: Database) -> int:
+    async with db.read_session() as session:
+        return int(await session.scalar(text("PRAGMA schema_version")) or 0)
+
+
+async def test_a_sqlite_refresh_makes_every_connection_read_the_statistics_again(tmp_path: Path) -> None:
     if ENGINE != "sqlite":
-        pytest.skip("the SQLite answer")
-    assert await statistics.refresh(database) == []
-    await asyncio.wait_for(statistics.watch(database, asyncio.Event()), 1)  # returns at once
+        pytest.skip("SQLite's statistics")
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'stats.db'}")
+    try:
+        await migrate.upgrade(db)
+        tenant = await new_tenant(db)
+        async with uow.unit_of_work(db) as session:
+            ws = await session.get(Workspace, tenant.ws_id)
+            assert ws is not None
+            for n in range(statistics.MIN_ROWS):
+                await contacts.create(session, ws, ACTOR, ContactIn(email=f"p{n}@example.com"))
+        # ANALYZE alone leaves the schema as it is: other connections would keep what they read at open.
+        before = await _schema_version(db)
+        stop = asyncio.Event()
+        watching = asyncio.create_task(statistics.watch(db, stop, every=0.05))
+        deadline = time.monotonic() + 10
+        while await _schema_version(db) == before:
+            assert time.monotonic() < deadline, "the watch never refreshed a doubled contacts table"
+            await asyncio.sleep(0.05)
+        stop.set()
+        await watching
+        async with db.read_session() as session:
+            known = await session.scalar(statistics._SQLITE_KNOWN)
+            leftover = await session.scalar(
+                text("SELECT count(*) FROM sqlite_master WHERE name = 'leadhub_statistics_epoch'")
+            )
+        assert known == statistics.MIN_ROWS and leftover == 0
+        after = await _schema_version(db)
+        assert not await statistics._sqlite_outgrown(db)  # fresh: the next look does nothing
+        await statistics.refresh_sqlite(db)
+        assert await _schema_version(db) > after
+    finally:
+        await db.dispose()
