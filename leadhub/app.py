@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         )
         # Import jobs whose runner died resume here (lease-safe: one process runs a job).
         resumer = asyncio.create_task(import_resume.watch(database, stop)) if background else None
-        # PostgreSQL: a young database's tables analyzed as they outgrow their statistics (db.statistics).
+        # A young database's statistics refreshed as its tables outgrow them (db.statistics).
         statistician = asyncio.create_task(statistics.watch(database, stop)) if background else None
         try:
             yield

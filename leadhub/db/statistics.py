@@ -1,4 +1,4 @@
-"""Planner statistics kept fresh on PostgreSQL while a young database grows fast.
+"""Planner statistics kept fresh while a young database grows fast (PostgreSQL, then SQLite below).
 
 PostgreSQL plans the foreign-key checks of every row written (an email's, phone's, match key's or event's
 contact) and the look-ups of stored emails and phones from each table's statistics, and a connection keeps
@@ -65,7 +65,7 @@ async def refresh(db: Database, least: int = MIN_ROWS) -> list[str]:
 
 # Created and dropped in one transaction: nothing stays, but the schema has changed.
 _SQLITE_EPOCH = "leadhub_statistics_epoch"
-# contacts' row count as the statistics have it: the first number of its primary key's sqlite_stat1 row.
+# contacts' row count as the statistics have it: the first number of its indexes' sqlite_stat1 rows.
 _SQLITE_KNOWN = text(
     "SELECT coalesce(max(CAST(substr(stat, 1, instr(stat || ' ', ' ') - 1) AS INTEGER)), 0) FROM sqlite_stat1"
     " WHERE tbl = 'contacts'"
